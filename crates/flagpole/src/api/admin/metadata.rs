@@ -1,0 +1,136 @@
+//! Tag types, context fields and feature types.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::api::ApiJson;
+use crate::app::AppState;
+use crate::auth::AdminAuth;
+use crate::domain::context_fields::{self, ContextFieldInput, BUILT_IN};
+use crate::domain::tag_types::{self, TagTypeInput};
+use crate::domain::validate::FEATURE_TYPES;
+use crate::error::{ApiError, ApiResult};
+
+pub async fn list_tag_types(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let snapshot = state.core.fresh().await?;
+    let list: Vec<_> = snapshot.tag_types.values().map(|t| t.value.as_ref()).collect();
+    Ok(Json(json!({ "version": 1, "tagTypes": list })))
+}
+
+pub async fn get_tag_type(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let snapshot = state.core.fresh().await?;
+    let tag_type = tag_types::find(&snapshot, &name)?;
+    Ok(Json(json!({ "version": 1, "tagType": tag_type.value.as_ref() })))
+}
+
+pub async fn create_tag_type(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<TagTypeInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let tag_type = tag_types::create(&state.core, &auth.actor, input).await?;
+    Ok((StatusCode::CREATED, Json(json!(tag_type))))
+}
+
+pub async fn validate_tag_type(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<TagTypeInput>,
+) -> ApiResult<Json<Value>> {
+    let name = input.name.ok_or_else(|| ApiError::bad_data("\"name\" is required"))?;
+    let snapshot = state.core.fresh().await?;
+    tag_types::check_name(&snapshot, &name)?;
+    Ok(Json(json!({ "valid": true, "tagType": { "name": name } })))
+}
+
+pub async fn update_tag_type(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(input): ApiJson<TagTypeInput>,
+) -> ApiResult<Json<Value>> {
+    let tag_type = tag_types::update(&state.core, &auth.actor, &name, input).await?;
+    Ok(Json(json!(tag_type)))
+}
+
+pub async fn delete_tag_type(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    tag_types::delete(&state.core, &auth.actor, &name).await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn list_context(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let snapshot = state.core.fresh().await?;
+    let mut list: Vec<Value> = BUILT_IN
+        .iter()
+        .filter(|name| **name != "properties")
+        .map(|name| {
+            json!({
+                "name": name,
+                "description": "Built in: every SDK can fill it",
+                "stickiness": matches!(*name, "userId" | "sessionId"),
+                "sortOrder": 0,
+                "legalValues": [],
+                "createdAt": null,
+            })
+        })
+        .collect();
+    list.extend(snapshot.context_fields.values().map(|f| json!(f.value.as_ref())));
+    Ok(Json(Value::Array(list)))
+}
+
+pub async fn get_context(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let snapshot = state.core.fresh().await?;
+    Ok(Json(json!(context_fields::find(&snapshot, &name)?.value.as_ref())))
+}
+
+pub async fn create_context(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ContextFieldInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let field = context_fields::create(&state.core, &auth.actor, input).await?;
+    Ok((StatusCode::CREATED, Json(json!(field))))
+}
+
+pub async fn update_context(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(input): ApiJson<ContextFieldInput>,
+) -> ApiResult<Json<Value>> {
+    let field = context_fields::update(&state.core, &auth.actor, &name, input).await?;
+    Ok(Json(json!(field)))
+}
+
+pub async fn delete_context(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    context_fields::delete(&state.core, &auth.actor, &name).await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn feature_types(_: AdminAuth) -> Json<Value> {
+    let types: Vec<Value> = FEATURE_TYPES
+        .iter()
+        .map(|(id, name, description, lifetime)| {
+            json!({ "id": id, "name": name, "description": description, "lifetimeDays": lifetime })
+        })
+        .collect();
+    Json(json!({ "version": 1, "types": types }))
+}

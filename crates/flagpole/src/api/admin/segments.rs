@@ -1,0 +1,83 @@
+//! Segments.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::api::ApiJson;
+use crate::app::AppState;
+use crate::auth::AdminAuth;
+use crate::domain::model::Segment;
+use crate::domain::segments::{self, SegmentInput};
+use crate::error::{ApiError, ApiResult};
+use crate::snapshot::Snapshot;
+
+fn segment_json(snapshot: &Snapshot, segment: &Segment) -> Value {
+    let (flags, projects) = segments::usage(snapshot, segment.id);
+    json!({
+        "id": segment.id,
+        "name": segment.name,
+        "description": segment.description,
+        "project": segment.project,
+        "constraints": segment.constraints,
+        "createdBy": segment.created_by,
+        "createdAt": segment.created_at,
+        "usedInFeatures": flags,
+        "usedInProjects": projects,
+    })
+}
+
+fn parse_id(raw: &str) -> ApiResult<i64> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_data(format!("segment id must be a number, not \"{raw}\"")))
+}
+
+pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let snapshot = state.core.fresh().await?;
+    let list: Vec<Value> = snapshot
+        .segments
+        .values()
+        .map(|s| segment_json(&snapshot, &s.value))
+        .collect();
+    Ok(Json(json!({ "segments": list })))
+}
+
+pub async fn get_one(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let snapshot = state.core.fresh().await?;
+    let segment = segments::find(&snapshot, parse_id(&id)?)?;
+    Ok(Json(segment_json(&snapshot, &segment.value)))
+}
+
+pub async fn create(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<SegmentInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let segment = segments::create(&state.core, &auth.actor, input).await?;
+    let body = segment_json(&state.core.snapshot.current(), &segment);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+pub async fn update(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<SegmentInput>,
+) -> ApiResult<StatusCode> {
+    segments::update(&state.core, &auth.actor, parse_id(&id)?, input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    segments::delete(&state.core, &auth.actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,80 @@
+//! API tokens. The full secret appears only in the creation response.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::ApiJson;
+use crate::app::AppState;
+use crate::auth::token::Secret;
+use crate::auth::AdminAuth;
+use crate::domain::tokens::{self, CreateToken};
+use crate::error::ApiResult;
+
+fn list_json(state: &AppState, name: Option<&str>) -> Json<Value> {
+    let snapshot = state.core.snapshot.current();
+    let mut list: Vec<_> = snapshot
+        .tokens
+        .values()
+        .filter(|t| name.is_none_or(|name| t.value.token_name == name))
+        .map(|t| t.value.clone())
+        .collect();
+    list.sort_by_key(|t| t.created_at);
+    let tokens: Vec<Value> = list.iter().map(|t| tokens::admin_json(t, None)).collect();
+    Json(json!({ "tokens": tokens }))
+}
+
+pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    state.core.fresh().await?;
+    Ok(list_json(&state, None))
+}
+
+pub async fn list_by_name(
+    _: AdminAuth,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    state.core.fresh().await?;
+    Ok(list_json(&state, Some(&name)))
+}
+
+pub async fn create(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<CreateToken>,
+) -> ApiResult<(StatusCode, [(header::HeaderName, &'static str); 1], Json<Value>)> {
+    let (token, secret) = tokens::create(&state.core, &auth.actor, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, "api-tokens")],
+        Json(tokens::admin_json(&token, Some(&secret))),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Expiry {
+    expires_at: DateTime<Utc>,
+}
+
+pub async fn update(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    ApiJson(input): ApiJson<Expiry>,
+) -> ApiResult<StatusCode> {
+    tokens::set_expiry(&state.core, &auth.actor, &Secret::new(secret), input.expires_at).await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn revoke(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+) -> ApiResult<StatusCode> {
+    tokens::revoke(&state.core, &auth.actor, &Secret::new(secret)).await?;
+    Ok(StatusCode::OK)
+}

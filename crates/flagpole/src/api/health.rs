@@ -1,0 +1,33 @@
+//! Liveness and readiness for load balancers and orchestrators.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+
+/// The process is up. Same shape as Unleash's `/health`.
+pub async fn health() -> Json<Value> {
+    Json(json!({ "health": "GOOD" }))
+}
+
+/// Ready for traffic: the database answers and a snapshot is loaded.
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let database = state.core.store.ping().await;
+    let revision = state.core.snapshot.current().revision;
+    let ready = database && revision > 0;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({
+            "health": if ready { "GOOD" } else { "BAD" },
+            "database": if database { "reachable" } else { "unreachable" },
+            "revision": revision,
+        })),
+    )
+}

@@ -1,0 +1,71 @@
+//! HTTP only: extract, call the domain, serialise. No SQL and no business rules here.
+//! One router per Unleash API surface; `app` assembles them.
+
+pub mod admin;
+pub mod health;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body whose every failure is an `ApiError`: 415 without a JSON content type, 413 when
+/// too large, 400 when malformed or of the wrong shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+            "We do not accept the content-type you provided. Send the body as application/json."
+                .into(),
+        ),
+        JsonRejection::JsonSyntaxError(error) => {
+            ApiError::MalformedJson(format!("The body is not valid JSON: {}", error.body_text()))
+        }
+        JsonRejection::JsonDataError(error) => ApiError::bad_data(error.body_text()),
+        JsonRejection::BytesRejection(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge
+        }
+        other => ApiError::bad_data(other.body_text()),
+    }
+}
+
+/// Query parameters as ordered pairs, so that repeated keys and Unleash's operator syntax survive.
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map(|query| QueryPairs(query.0))
+            .map_err(|rejection: QueryRejection| ApiError::bad_data(rejection.body_text()))
+    }
+}
+
+/// Unknown routes answer in the same JSON shape as every other error.
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "The path you were looking for ({}) is not available.",
+        uri.path()
+    ))
+}

@@ -1,0 +1,220 @@
+//! Command line and environment configuration. The `///` comments are the `--help` text.
+//! Environment variable names follow Unleash's where Unleash has one.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::store::PoolSettings;
+
+#[derive(Debug, Parser)]
+#[command(name = "flagpole", version, about = "An Unleash-compatible feature-flag server")]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub logging: LogArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default when no command is given).
+    Serve(Box<ServeArgs>),
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Create, list or revoke API tokens directly in the database.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database to use: `sqlite:<path>` or `postgres://…`. Defaults to `flagpole.db` in the data
+    /// directory. The URL is never logged with its password.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the default SQLite database.
+    #[arg(long, env = "DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Most connections the pool opens.
+    #[arg(long, env = "DATABASE_POOL_MAX", default_value_t = 10, global = true)]
+    pub pool_max: u32,
+
+    /// How long a request waits for a free connection before failing with 503, in milliseconds.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    pub acquire_timeout_ms: u64,
+}
+
+impl DatabaseArgs {
+    /// The database URL to connect to, creating the data directory for the SQLite default.
+    pub fn url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join("flagpole.db").display()
+        ))
+    }
+
+    pub fn pool_settings(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.pool_max.max(1),
+            acquire_timeout: Duration::from_millis(self.acquire_timeout_ms),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// Log filter, e.g. `info` or `flagpole=debug,sqlx=warn`.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Port to listen on. `PORT` is read as well when this is unset.
+    #[arg(long, env = "HTTP_PORT")]
+    pub port: Option<u16>,
+
+    /// Address to listen on.
+    #[arg(long, env = "HTTP_HOST", default_value = "0.0.0.0")]
+    pub host: IpAddr,
+
+    /// Admin token secrets to create at start (comma-separated, `*:*.<anything>`). Idempotent.
+    #[arg(long, env = "INIT_ADMIN_API_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    pub init_admin_api_tokens: Vec<String>,
+
+    /// Client token secrets to create at start (`project:environment.<anything>`). Idempotent.
+    /// `INIT_BACKEND_API_TOKENS` is read as well.
+    #[arg(long, env = "INIT_CLIENT_API_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    pub init_client_api_tokens: Vec<String>,
+
+    /// Frontend token secrets to create at start (`project:environment.<anything>`). Idempotent.
+    #[arg(long, env = "INIT_FRONTEND_API_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    pub init_frontend_api_tokens: Vec<String>,
+
+    /// Environments the legacy `/api/admin/features` endpoints read and toggle, comma-separated.
+    /// Empty (the default) means every environment, like the single on/off switch of Unleash 3.
+    #[arg(long, env = "LEGACY_API_ENVIRONMENTS", value_delimiter = ',')]
+    pub legacy_api_environments: Vec<String>,
+
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl ServeArgs {
+    /// The serve options as given by environment variables alone (for `flagpole` with no command).
+    pub fn default_from_env() -> anyhow::Result<ServeArgs> {
+        use clap::FromArgMatches;
+        let command = ServeArgs::augment_args(clap::Command::new("serve"));
+        let matches = command.try_get_matches_from(["serve"])?;
+        Ok(ServeArgs::from_arg_matches(&matches)?)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+            .or_else(|| std::env::var("PORT").ok()?.parse().ok())
+            .unwrap_or(4242)
+    }
+
+    /// Client tokens from `INIT_CLIENT_API_TOKENS` and its alias `INIT_BACKEND_API_TOKENS`.
+    pub fn init_client_tokens(&self) -> Vec<String> {
+        let mut secrets = self.init_client_api_tokens.clone();
+        if let Ok(backend) = std::env::var("INIT_BACKEND_API_TOKENS") {
+            secrets.extend(backend.split(',').map(str::to_owned));
+        }
+        secrets
+            .into_iter()
+            .map(|secret| secret.trim().to_owned())
+            .filter(|secret| !secret.is_empty())
+            .collect()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown only this once).
+    Create {
+        /// A name to recognise the token by; it appears in the audit log.
+        #[arg(long)]
+        name: String,
+        /// admin, client (alias backend) or frontend.
+        #[arg(long = "type", default_value = "client")]
+        token_type: String,
+        /// Projects the token may read (repeat or comma-separate); `*` for all.
+        #[arg(long, value_delimiter = ',', default_value = "*")]
+        projects: Vec<String>,
+        /// Environment the token reads; `*` only for admin tokens.
+        #[arg(long, default_value = "development")]
+        environment: String,
+        /// Expiry as an RFC 3339 timestamp, e.g. 2027-01-01T00:00:00Z.
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// List tokens (secrets are never shown again; only their prefix).
+    List,
+    /// Revoke the token with this secret.
+    Revoke {
+        /// The full secret.
+        secret: String,
+    },
+}
+
+/// Redacts the password in a database URL for logs and error messages.
+pub fn redact_database_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = credentials.split(':').next().unwrap_or_default();
+    if credentials.contains(':') {
+        format!("{scheme}://{user}:***@{host}")
+    } else {
+        format!("{scheme}://{user}@{host}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_passwords_are_redacted() {
+        assert_eq!(
+            redact_database_url("postgres://app:hunter2@db:5432/flags"),
+            "postgres://app:***@db:5432/flags"
+        );
+        assert_eq!(
+            redact_database_url("postgres://app@db/flags"),
+            "postgres://app@db/flags"
+        );
+        assert_eq!(
+            redact_database_url("sqlite://data/flagpole.db"),
+            "sqlite://data/flagpole.db"
+        );
+    }
+}

@@ -1,0 +1,659 @@
+//! Feature flags: creation, metadata, archive, per-environment switches, variants, tags and
+//! dependencies. Strategies live in `strategies`.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use flagpole_eval::wire::{Dependency, Strategy, Variant};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::model::{kind, Feature, Tag};
+use super::{environments, projects, strategies, validate, Core, Event};
+use crate::auth::Actor;
+use crate::error::{ApiError, ApiResult};
+use crate::snapshot::{Snapshot, Versioned};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateFeature {
+    pub name: Option<String>,
+    #[serde(rename = "type", default)]
+    pub feature_type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub impression_data: Option<bool>,
+    #[serde(default)]
+    pub stale: Option<bool>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// The metadata a PUT replaces (and a JSON Patch may touch).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureMetadata {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(rename = "type", default)]
+    pub feature_type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub stale: Option<bool>,
+    #[serde(default)]
+    pub impression_data: Option<bool>,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+/// A live (not archived) flag in the given project, or 404 in Unleash's words.
+pub fn find<'a>(
+    snapshot: &'a Snapshot,
+    project: &str,
+    name: &str,
+) -> ApiResult<&'a Versioned<Feature>> {
+    projects::find(snapshot, project)?;
+    snapshot
+        .features
+        .get(name)
+        .filter(|feature| feature.value.project == project && !feature.value.archived)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "There's no feature named \"{name}\" in project \"{project}\"."
+            ))
+        })
+}
+
+/// A live flag in any project.
+pub fn find_any<'a>(snapshot: &'a Snapshot, name: &str) -> ApiResult<&'a Versioned<Feature>> {
+    snapshot
+        .features
+        .get(name)
+        .filter(|feature| !feature.value.archived)
+        .ok_or_else(|| ApiError::not_found(format!("Could not find feature flag with name {name}")))
+}
+
+/// Checks that a name could be used for a new flag: valid, and not taken (archived flags
+/// keep their name, as in Unleash).
+pub fn check_name_available(snapshot: &Snapshot, name: &str) -> ApiResult<()> {
+    validate::url_friendly_name("name", name)?;
+    if snapshot.features.contains_key(name) {
+        return Err(ApiError::conflict("A flag with that name already exists"));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    input: CreateFeature,
+) -> ApiResult<Feature> {
+    let name = input.name.clone().ok_or_else(|| {
+        ApiError::bad_data("The `/body/name` property is required. It was not present on the data you sent.")
+    })?;
+    validate::url_friendly_name("name", &name)?;
+    let feature_type = input.feature_type.clone().unwrap_or_else(|| "release".into());
+    validate::feature_type(&feature_type)?;
+    validate::description(input.description.as_deref())?;
+    tags(&input.tags)?;
+    core.change(actor, |snapshot, changes| {
+        projects::find(snapshot, project)?;
+        check_name_available(snapshot, &name)?;
+        for tag in &input.tags {
+            tag_type_exists(snapshot, &tag.tag_type)?;
+        }
+        let mut tags = input.tags.clone();
+        tags.sort();
+        tags.dedup();
+        let feature = Feature {
+            name: name.clone(),
+            project: project.to_owned(),
+            description: input.description.clone(),
+            feature_type: feature_type.clone(),
+            stale: input.stale.unwrap_or(false),
+            impression_data: input.impression_data.unwrap_or(false),
+            archived: false,
+            archived_at: None,
+            created_at: Utc::now(),
+            created_by: changes.actor().name.clone(),
+            environments: snapshot
+                .environments
+                .keys()
+                .map(|environment| (environment.clone(), Default::default()))
+                .collect(),
+            tags,
+            dependencies: vec![],
+        };
+        changes.create(kind::FEATURE, &name, &feature)?;
+        changes.record(Event::new("feature-created").feature(&feature).data(feature.metadata()));
+        Ok(feature)
+    })
+    .await
+}
+
+/// Loads a live flag, lets `edit` change a copy and describe the events, and writes it back
+/// if anything changed. Every flag edit goes through here.
+pub async fn modify<R>(
+    core: &Core,
+    actor: &Actor,
+    project: Option<&str>,
+    name: &str,
+    mut edit: impl FnMut(&Snapshot, &mut Feature, &mut Vec<Event>) -> ApiResult<R>,
+) -> ApiResult<R> {
+    core.change(actor, |snapshot, changes| {
+        let previous = match project {
+            Some(project) => find(snapshot, project, name)?,
+            None => find_any(snapshot, name)?,
+        };
+        let mut feature = (*previous.value).clone();
+        let mut events = Vec::new();
+        let result = edit(snapshot, &mut feature, &mut events)?;
+        if feature != *previous.value {
+            changes.update(kind::FEATURE, name, previous, &feature)?;
+        }
+        for event in events {
+            changes.record(event.feature(&feature));
+        }
+        Ok(result)
+    })
+    .await
+}
+
+pub async fn update_metadata(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    input: FeatureMetadata,
+) -> ApiResult<Feature> {
+    modify(core, actor, Some(project), name, |_, feature, events| {
+        let before = feature.metadata();
+        apply_metadata(feature, &input)?;
+        if feature.metadata() != before {
+            events.push(
+                Event::new("feature-metadata-updated")
+                    .data(feature.metadata())
+                    .pre_data(before),
+            );
+        }
+        Ok(feature.clone())
+    })
+    .await
+}
+
+/// Applies an RFC 6902 JSON Patch to the flag's metadata.
+pub async fn patch_metadata(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    patch: json_patch::Patch,
+) -> ApiResult<Feature> {
+    modify(core, actor, Some(project), name, |_, feature, events| {
+        let before = feature.metadata();
+        let mut document = before.clone();
+        json_patch::patch(&mut document, &patch)
+            .map_err(|error| ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}")))?;
+        let input: FeatureMetadata = serde_json::from_value(document)
+            .map_err(|error| ApiError::bad_data(format!("the patched flag is invalid: {error}")))?;
+        apply_metadata(feature, &input)?;
+        if feature.metadata() != before {
+            events.push(
+                Event::new("feature-metadata-updated")
+                    .data(feature.metadata())
+                    .pre_data(before),
+            );
+        }
+        Ok(feature.clone())
+    })
+    .await
+}
+
+fn apply_metadata(feature: &mut Feature, input: &FeatureMetadata) -> ApiResult<()> {
+    if let Some(name) = &input.name {
+        if *name != feature.name {
+            return Err(ApiError::bad_data("A flag cannot be renamed"));
+        }
+    }
+    if let Some(project) = &input.project {
+        if *project != feature.project {
+            return Err(ApiError::bad_data(
+                "Moving a flag to another project is not supported by this endpoint",
+            ));
+        }
+    }
+    if let Some(feature_type) = &input.feature_type {
+        validate::feature_type(feature_type)?;
+        feature.feature_type = feature_type.clone();
+    }
+    validate::description(input.description.as_deref())?;
+    feature.description = input.description.clone();
+    if let Some(stale) = input.stale {
+        feature.stale = stale;
+    }
+    if let Some(impression_data) = input.impression_data {
+        feature.impression_data = impression_data;
+    }
+    Ok(())
+}
+
+pub async fn archive(core: &Core, actor: &Actor, project: Option<&str>, name: &str) -> ApiResult<()> {
+    modify(core, actor, project, name, |snapshot, feature, events| {
+        let children: Vec<&str> = snapshot
+            .features
+            .values()
+            .filter(|other| {
+                !other.value.archived && other.value.dependencies.iter().any(|d| d.feature == name)
+            })
+            .map(|other| other.value.name.as_str())
+            .collect();
+        if !children.is_empty() {
+            return Err(ApiError::bad_data(format!(
+                "{name} is a parent of {}; remove those dependencies first",
+                children.join(", ")
+            )));
+        }
+        feature.archived = true;
+        feature.archived_at = Some(Utc::now());
+        events.push(Event::new("feature-archived"));
+        Ok(())
+    })
+    .await
+}
+
+fn find_archived<'a>(snapshot: &'a Snapshot, name: &str) -> ApiResult<&'a Versioned<Feature>> {
+    snapshot
+        .features
+        .get(name)
+        .filter(|feature| feature.value.archived)
+        .ok_or_else(|| ApiError::not_found(format!("There's no archived flag named \"{name}\"")))
+}
+
+pub async fn revive(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
+    core.change(actor, |snapshot, changes| {
+        let previous = find_archived(snapshot, name)?;
+        let mut feature = (*previous.value).clone();
+        feature.archived = false;
+        feature.archived_at = None;
+        projects::find(snapshot, &feature.project)?;
+        changes.update(kind::FEATURE, name, previous, &feature)?;
+        changes.record(Event::new("feature-revived").feature(&feature));
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes an archived flag for good. Its audit history stays.
+pub async fn delete_archived(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
+    core.change(actor, |snapshot, changes| {
+        let previous = find_archived(snapshot, name)?;
+        changes.delete(kind::FEATURE, name, previous);
+        changes.record(
+            Event::new("feature-deleted")
+                .feature(&previous.value)
+                .pre_data(previous.value.metadata()),
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Turns a flag on or off in one environment. Turning on an environment without strategies
+/// adds a 100% flexible rollout first, as Unleash does, so "on" means on for everyone.
+pub async fn set_environment_enabled(
+    core: &Core,
+    actor: &Actor,
+    project: Option<&str>,
+    name: &str,
+    environment: &str,
+    enabled: bool,
+) -> ApiResult<()> {
+    modify(core, actor, project, name, |snapshot, feature, events| {
+        toggle_in(snapshot, feature, events, environment, enabled)
+    })
+    .await
+}
+
+/// The toggle itself, shared with the legacy endpoints that switch several environments at once.
+pub fn toggle_in(
+    snapshot: &Snapshot,
+    feature: &mut Feature,
+    events: &mut Vec<Event>,
+    environment: &str,
+    enabled: bool,
+) -> ApiResult<()> {
+    if !snapshot.environments.contains_key(environment) {
+        return Err(ApiError::not_found(format!(
+            "Could not find environment {environment} for feature: {}",
+            feature.name
+        )));
+    }
+    let name = feature.name.clone();
+    let state = feature.environment_mut(environment);
+    if enabled && state.strategies.is_empty() {
+        let strategy = strategies::default_rollout(&name);
+        events.push(
+            Event::new("feature-strategy-add")
+                .environment(environment)
+                .data(strategies::admin_json(&strategy)),
+        );
+        state.strategies.push(strategy);
+    }
+    if state.enabled != enabled {
+        state.enabled = enabled;
+        let event_type = if enabled {
+            "feature-environment-enabled"
+        } else {
+            "feature-environment-disabled"
+        };
+        events.push(Event::new(event_type).environment(environment));
+    }
+    Ok(())
+}
+
+/// Replaces a flag's variants in one environment.
+pub async fn set_environment_variants(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    environment: &str,
+    variants: Vec<Variant>,
+) -> ApiResult<Vec<Variant>> {
+    modify(core, actor, Some(project), name, |snapshot, feature, events| {
+        environments::find(snapshot, environment)?;
+        let mut variants = variants.clone();
+        prepare_variants(&mut variants, &feature.name)?;
+        let state = feature.environment_mut(environment);
+        let before = std::mem::replace(&mut state.variants, variants.clone());
+        if before != variants {
+            events.push(
+                Event::new("feature-environment-variants-updated")
+                    .environment(environment)
+                    .data(serde_json::json!({ "variants": variants }))
+                    .pre_data(serde_json::json!({ "variants": before })),
+            );
+        }
+        Ok(variants)
+    })
+    .await
+}
+
+/// Applies a JSON Patch to a flag's variants in one environment.
+pub async fn patch_environment_variants(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    environment: &str,
+    patch: json_patch::Patch,
+) -> ApiResult<Vec<Variant>> {
+    let snapshot = core.fresh().await?;
+    let feature = find(&snapshot, project, name)?;
+    environments::find(&snapshot, environment)?;
+    let mut document = serde_json::to_value(&feature.value.environment(environment).variants)
+        .map_err(|error| ApiError::Internal(error.into()))?;
+    json_patch::patch(&mut document, &patch)
+        .map_err(|error| ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}")))?;
+    let variants: Vec<Variant> = serde_json::from_value(document)
+        .map_err(|error| ApiError::bad_data(format!("the patched variants are invalid: {error}")))?;
+    set_environment_variants(core, actor, project, name, environment, variants).await
+}
+
+pub fn prepare_variants(variants: &mut [Variant], feature_name: &str) -> ApiResult<()> {
+    validate::variants(variants)?;
+    for variant in variants.iter_mut() {
+        if variant.stickiness.is_none() {
+            variant.stickiness = Some("default".into());
+        }
+        if variant.weight_type.is_none() {
+            variant.weight_type = Some("variable".into());
+        }
+    }
+    validate::balance_variant_weights(variants).map_err(|error| match error {
+        ApiError::BadData { details, .. } => ApiError::bad_data(format!(
+            "variants of {feature_name}: {}",
+            details.join("; ")
+        )),
+        other => other,
+    })
+}
+
+fn tags(tags: &[Tag]) -> ApiResult<()> {
+    if tags.len() > validate::MAX_TAGS {
+        return Err(ApiError::bad_data(format!(
+            "a flag may have at most {} tags",
+            validate::MAX_TAGS
+        )));
+    }
+    for tag in tags {
+        if tag.value.trim().is_empty() || tag.value.chars().count() > 50 {
+            return Err(ApiError::bad_data(
+                "a tag \"value\" must be 1 to 50 characters long",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn tag_type_exists(snapshot: &Snapshot, tag_type: &str) -> ApiResult<()> {
+    if snapshot.tag_types.contains_key(tag_type) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("Could not find tag type {tag_type}")))
+    }
+}
+
+/// Adds and removes tags in one change.
+pub async fn update_tags(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    added: Vec<Tag>,
+    removed: Vec<Tag>,
+) -> ApiResult<Vec<Tag>> {
+    tags(&added)?;
+    modify(core, actor, None, name, |snapshot, feature, events| {
+        for tag in &removed {
+            if let Some(position) = feature.tags.iter().position(|t| t == tag) {
+                feature.tags.remove(position);
+                events.push(Event::new("feature-untagged").data(tag));
+            }
+        }
+        for tag in &added {
+            tag_type_exists(snapshot, &tag.tag_type)?;
+            if !feature.tags.contains(tag) {
+                feature.tags.push(tag.clone());
+                events.push(Event::new("feature-tagged").data(tag));
+            }
+        }
+        feature.tags.sort();
+        if feature.tags.len() > validate::MAX_TAGS {
+            return Err(ApiError::bad_data("a flag may have at most 100 tags"));
+        }
+        Ok(feature.tags.clone())
+    })
+    .await
+}
+
+/// Adds (or replaces) the dependency on a parent flag.
+pub async fn add_dependency(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    dependency: Dependency,
+) -> ApiResult<()> {
+    modify(core, actor, Some(project), name, |snapshot, feature, events| {
+        let parent = find(snapshot, project, &dependency.feature).map_err(|_| {
+            ApiError::bad_data(format!(
+                "the parent flag {} must exist in project {project}",
+                dependency.feature
+            ))
+        })?;
+        if parent.value.name == feature.name {
+            return Err(ApiError::bad_data("a flag cannot depend on itself"));
+        }
+        if !parent.value.dependencies.is_empty() {
+            return Err(ApiError::bad_data(
+                "the parent flag has a parent of its own; only one level of dependencies is allowed",
+            ));
+        }
+        let has_children = snapshot.features.values().any(|other| {
+            !other.value.archived && other.value.dependencies.iter().any(|d| d.feature == feature.name)
+        });
+        if has_children {
+            return Err(ApiError::bad_data(
+                "this flag is a parent of other flags and cannot have a parent itself",
+            ));
+        }
+        let dependency = Dependency {
+            feature: dependency.feature.clone(),
+            enabled: Some(dependency.enabled.unwrap_or(true)),
+            variants: dependency.variants.clone().filter(|v| !v.is_empty()),
+        };
+        feature.dependencies.retain(|d| d.feature != dependency.feature);
+        feature.dependencies.push(dependency.clone());
+        events.push(Event::new("feature-dependency-added").data(&dependency));
+        Ok(())
+    })
+    .await
+}
+
+/// Removes one dependency, or all of them when `parent` is `None`.
+pub async fn remove_dependency(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    parent: Option<&str>,
+) -> ApiResult<()> {
+    modify(core, actor, Some(project), name, |_, feature, events| {
+        match parent {
+            Some(parent) => {
+                let before = feature.dependencies.len();
+                feature.dependencies.retain(|d| d.feature != parent);
+                if feature.dependencies.len() != before {
+                    events.push(
+                        Event::new("feature-dependency-removed")
+                            .data(serde_json::json!({ "feature": parent })),
+                    );
+                }
+            }
+            None => {
+                if !feature.dependencies.is_empty() {
+                    feature.dependencies.clear();
+                    events.push(Event::new("feature-dependencies-removed"));
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Names of live flags that depend on `name`.
+pub fn children<'a>(snapshot: &'a Snapshot, name: &str) -> Vec<&'a str> {
+    snapshot
+        .features
+        .values()
+        .filter(|f| !f.value.archived && f.value.dependencies.iter().any(|d| d.feature == name))
+        .map(|f| f.value.name.as_str())
+        .collect()
+}
+
+/// The admin JSON of one flag, as `GET /api/admin/projects/:p/features/:name` returns it.
+pub fn admin_json(snapshot: &Snapshot, feature: &Feature) -> Value {
+    let environments: Vec<Value> = snapshot
+        .sorted_environments()
+        .into_iter()
+        .map(|environment| {
+            let state = feature.environment(&environment.name);
+            serde_json::json!({
+                "name": environment.name,
+                "lastSeenAt": null,
+                "enabled": state.enabled,
+                "type": environment.environment_type,
+                "sortOrder": environment.sort_order,
+                "strategies": state.strategies.iter().map(strategies::admin_json).collect::<Vec<_>>(),
+                "variants": state.variants,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "name": feature.name,
+        "type": feature.feature_type,
+        "description": feature.description,
+        "project": feature.project,
+        "stale": feature.stale,
+        "impressionData": feature.impression_data,
+        "archived": feature.archived,
+        "archivedAt": feature.archived_at,
+        "createdAt": feature.created_at,
+        "createdBy": { "name": feature.created_by },
+        "lastSeenAt": null,
+        "environments": environments,
+        "variants": [],
+        "tags": feature.tags,
+        "dependencies": feature.dependencies.iter().map(|d| serde_json::json!({
+            "feature": d.feature,
+            "enabled": d.enabled.unwrap_or(true),
+            "variants": d.variants.clone().unwrap_or_default(),
+        })).collect::<Vec<_>>(),
+        "children": children(snapshot, &feature.name),
+    })
+}
+
+/// The summary JSON of a flag in a project listing.
+pub fn summary_json(snapshot: &Snapshot, feature: &Feature) -> Value {
+    let environments: Vec<Value> = snapshot
+        .sorted_environments()
+        .into_iter()
+        .map(|environment| {
+            let state = feature.environment(&environment.name);
+            serde_json::json!({
+                "name": environment.name,
+                "enabled": state.enabled,
+                "type": environment.environment_type,
+                "sortOrder": environment.sort_order,
+                "variantCount": state.variants.len(),
+                "lastSeenAt": null,
+                "hasStrategies": !state.strategies.is_empty(),
+                "hasEnabledStrategies": state.strategies.iter().any(|s| s.disabled != Some(true)),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "name": feature.name,
+        "type": feature.feature_type,
+        "description": feature.description,
+        "project": feature.project,
+        "favorite": false,
+        "createdAt": feature.created_at,
+        "stale": feature.stale,
+        "impressionData": feature.impression_data,
+        "archived": feature.archived,
+        "archivedAt": feature.archived_at,
+        "environments": environments,
+        "tags": feature.tags,
+    })
+}
+
+/// Strategies of one environment, for the listing endpoint.
+pub fn environment_strategies(feature: &Feature, environment: &str) -> Vec<Strategy> {
+    feature.environment(environment).strategies
+}
+
+/// Per-environment on/off state, for legacy views.
+pub fn enabled_map(feature: &Feature) -> BTreeMap<String, bool> {
+    feature
+        .environments
+        .iter()
+        .map(|(name, state)| (name.clone(), state.enabled))
+        .collect()
+}

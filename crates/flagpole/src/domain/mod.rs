@@ -1,0 +1,223 @@
+//! Business rules: what each change does to the documents, which audit events it writes, and what
+//! is valid. No HTTP and no SQL here; changes are built against a snapshot and committed through
+//! `Core::change`, which retries on a concurrent write.
+
+pub mod context_fields;
+pub mod environments;
+pub mod events;
+pub mod features;
+pub mod legacy;
+pub mod model;
+pub mod projects;
+pub mod segments;
+pub mod strategies;
+pub mod tag_types;
+pub mod tokens;
+pub mod validate;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::Actor;
+use crate::error::{ApiError, ApiResult};
+use crate::snapshot::{Snapshot, SnapshotCell, Versioned};
+use crate::store::{Commit, NewEvent, PoolSettings, Store, StoreError, Write};
+
+/// How often a change is rebuilt on fresh state after losing a race to another writer.
+const MAX_ATTEMPTS: usize = 8;
+
+/// The store and the snapshot: everything the domain needs, shared by the server and the CLI.
+pub struct Core {
+    pub store: Store,
+    pub snapshot: SnapshotCell,
+    /// Environments the legacy `/api/admin/features` endpoints act on; empty means all.
+    pub legacy_environments: Vec<String>,
+}
+
+impl Core {
+    pub async fn open(url: &str, settings: &PoolSettings) -> anyhow::Result<Core> {
+        let store = Store::open(url, settings).await?;
+        let snapshot = SnapshotCell::load(&store).await?;
+        let core = Core {
+            store,
+            snapshot,
+            legacy_environments: Vec::new(),
+        };
+        core.seed_defaults().await?;
+        Ok(core)
+    }
+
+    /// The snapshot, brought up to date with the database first. Admin reads use this so that a
+    /// write made through another replica is visible at once; SDK reads use the snapshot as is.
+    pub async fn fresh(&self) -> ApiResult<Arc<Snapshot>> {
+        Ok(self.snapshot.refresh(&self.store).await?)
+    }
+
+    /// Builds a change against the current snapshot and commits it with its events. On a
+    /// concurrent modification the change is rebuilt on fresh state; `build` must therefore be
+    /// free of side effects. A change with no writes and no events commits nothing.
+    pub async fn change<R>(
+        &self,
+        actor: &Actor,
+        mut build: impl FnMut(&Snapshot, &mut ChangeSet) -> ApiResult<R>,
+    ) -> ApiResult<R> {
+        let mut snapshot = self.fresh().await?;
+        for _ in 0..MAX_ATTEMPTS {
+            let mut changes = ChangeSet {
+                actor: actor.clone(),
+                commit: Commit::default(),
+            };
+            let result = build(&snapshot, &mut changes)?;
+            if changes.commit.writes.is_empty() && changes.commit.events.is_empty() {
+                return Ok(result);
+            }
+            match self.store.commit(changes.commit).await {
+                Ok(_) => {
+                    self.fresh().await?;
+                    return Ok(result);
+                }
+                Err(StoreError::Conflict) => snapshot = self.fresh().await?,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ApiError::conflict(
+            "Too many concurrent changes to the same resource; try again.",
+        ))
+    }
+
+    /// The `default` project and the `development` and `production` environments always exist
+    /// in a new database.
+    async fn seed_defaults(&self) -> ApiResult<()> {
+        let snapshot = self.fresh().await?;
+        if snapshot.revision > 0 {
+            return Ok(());
+        }
+        self.change(&Actor::system(), |snapshot, changes| {
+            if snapshot.revision > 0 {
+                return Ok(());
+            }
+            projects::seed_default(changes)?;
+            environments::seed_defaults(changes)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// The writes and events of one change, being built.
+pub struct ChangeSet {
+    actor: Actor,
+    commit: Commit,
+}
+
+impl ChangeSet {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn create<T: Serialize>(
+        &mut self,
+        kind: &'static str,
+        key: impl Into<String>,
+        value: &T,
+    ) -> ApiResult<()> {
+        self.commit.writes.push(Write::Create {
+            kind,
+            key: key.into(),
+            body: to_body(value)?,
+        });
+        Ok(())
+    }
+
+    pub fn update<T: Serialize>(
+        &mut self,
+        kind: &'static str,
+        key: impl Into<String>,
+        previous: &Versioned<T>,
+        value: &T,
+    ) -> ApiResult<()> {
+        self.commit.writes.push(Write::Update {
+            kind,
+            key: key.into(),
+            body: to_body(value)?,
+            expected_revision: previous.revision,
+        });
+        Ok(())
+    }
+
+    pub fn delete<T>(&mut self, kind: &'static str, key: impl Into<String>, previous: &Versioned<T>) {
+        self.commit.writes.push(Write::Delete {
+            kind,
+            key: key.into(),
+            expected_revision: previous.revision,
+        });
+    }
+
+    pub fn record(&mut self, event: Event) {
+        self.commit.events.push(NewEvent {
+            event_type: event.event_type.to_owned(),
+            created_by: self.actor.name.clone(),
+            created_by_user_id: self.actor.user_id,
+            project: event.project,
+            environment: event.environment,
+            feature_name: event.feature_name,
+            data: event.data,
+            pre_data: event.pre_data,
+            tags: event.tags.unwrap_or(Value::Array(vec![])),
+        });
+    }
+}
+
+fn to_body<T: Serialize>(value: &T) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(|error| ApiError::Internal(error.into()))
+}
+
+/// An audit event being described. Type names are Unleash's.
+#[derive(Debug, Default)]
+pub struct Event {
+    event_type: &'static str,
+    project: Option<String>,
+    environment: Option<String>,
+    feature_name: Option<String>,
+    data: Option<Value>,
+    pre_data: Option<Value>,
+    tags: Option<Value>,
+}
+
+impl Event {
+    pub fn new(event_type: &'static str) -> Event {
+        Event {
+            event_type,
+            ..Event::default()
+        }
+    }
+
+    pub fn project(mut self, project: &str) -> Event {
+        self.project = Some(project.to_owned());
+        self
+    }
+
+    pub fn environment(mut self, environment: &str) -> Event {
+        self.environment = Some(environment.to_owned());
+        self
+    }
+
+    pub fn feature(mut self, feature: &model::Feature) -> Event {
+        self.feature_name = Some(feature.name.clone());
+        self.project = Some(feature.project.clone());
+        self.tags = serde_json::to_value(&feature.tags).ok();
+        self
+    }
+
+    pub fn data(mut self, data: impl Serialize) -> Event {
+        self.data = serde_json::to_value(data).ok();
+        self
+    }
+
+    pub fn pre_data(mut self, pre_data: impl Serialize) -> Event {
+        self.pre_data = serde_json::to_value(pre_data).ok();
+        self
+    }
+}

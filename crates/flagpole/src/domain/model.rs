@@ -1,0 +1,159 @@
+//! The aggregates Flagpole stores, in the JSON form they are stored in. Each is read and written
+//! whole; see `store` for why.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use flagpole_eval::wire::{Constraint, Dependency, Strategy, Variant};
+use serde::{Deserialize, Serialize};
+
+/// Document kinds, as stored in `document.kind`.
+pub mod kind {
+    pub const PROJECT: &str = "project";
+    pub const ENVIRONMENT: &str = "environment";
+    pub const FEATURE: &str = "feature";
+    pub const SEGMENT: &str = "segment";
+    pub const TAG_TYPE: &str = "tag_type";
+    pub const CONTEXT_FIELD: &str = "context_field";
+    pub const API_TOKEN: &str = "api_token";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Environment {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub environment_type: String,
+    pub enabled: bool,
+    pub sort_order: i64,
+    #[serde(default)]
+    pub protected: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Feature {
+    pub name: String,
+    pub project: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub feature_type: String,
+    #[serde(default)]
+    pub stale: bool,
+    #[serde(default)]
+    pub impression_data: bool,
+    #[serde(default)]
+    pub archived: bool,
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    /// Per-environment state; an environment missing here is disabled with no strategies.
+    #[serde(default)]
+    pub environments: BTreeMap<String, FeatureEnvironment>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub dependencies: Vec<Dependency>,
+}
+
+impl Feature {
+    pub fn environment(&self, name: &str) -> FeatureEnvironment {
+        self.environments.get(name).cloned().unwrap_or_default()
+    }
+
+    pub fn environment_mut(&mut self, name: &str) -> &mut FeatureEnvironment {
+        self.environments.entry(name.to_owned()).or_default()
+    }
+
+    /// The fields Unleash puts in `data`/`preData` of metadata events.
+    pub fn metadata(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "description": self.description,
+            "type": self.feature_type,
+            "project": self.project,
+            "stale": self.stale,
+            "createdAt": self.created_at,
+            "impressionData": self.impression_data,
+            "archived": self.archived,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureEnvironment {
+    pub enabled: bool,
+    #[serde(default)]
+    pub strategies: Vec<Strategy>,
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tag {
+    #[serde(rename = "type")]
+    pub tag_type: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Segment {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagType {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub icon: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegalValue {
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextField {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub stickiness: bool,
+    #[serde(default)]
+    pub sort_order: i64,
+    #[serde(default)]
+    pub legal_values: Vec<LegalValue>,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,303 @@
+//! Activation strategies of a flag in one environment: add, replace, patch, remove, reorder.
+
+use flagpole_eval::wire::Strategy;
+use serde_json::Value;
+
+use super::features::{self, prepare_variants};
+use super::{environments, validate, Core, Event};
+use crate::auth::Actor;
+use crate::error::{ApiError, ApiResult};
+use crate::snapshot::Snapshot;
+
+/// A 100% flexible rollout: what "on" means for a flag without strategies.
+pub fn default_rollout(feature_name: &str) -> Strategy {
+    Strategy {
+        id: Some(ulid::Ulid::new().to_string()),
+        name: "flexibleRollout".into(),
+        title: None,
+        constraints: vec![],
+        parameters: [
+            ("groupId".to_string(), feature_name.to_string()),
+            ("rollout".to_string(), "100".to_string()),
+            ("stickiness".to_string(), "default".to_string()),
+        ]
+        .into_iter()
+        .collect(),
+        variants: vec![],
+        segments: vec![],
+        disabled: Some(false),
+        sort_order: Some(0),
+    }
+}
+
+/// The admin JSON of a strategy: every field present, as the Admin API shows it.
+pub fn admin_json(strategy: &Strategy) -> Value {
+    serde_json::json!({
+        "id": strategy.id,
+        "name": strategy.name,
+        "title": strategy.title,
+        "disabled": strategy.disabled.unwrap_or(false),
+        "sortOrder": strategy.sort_order.unwrap_or(0),
+        "constraints": strategy.constraints,
+        "variants": strategy.variants,
+        "parameters": strategy.parameters,
+        "segments": strategy.segments,
+    })
+}
+
+/// Validates a strategy from a request and fills in what Unleash fills in.
+fn prepare(snapshot: &Snapshot, feature_name: &str, strategy: &mut Strategy) -> ApiResult<()> {
+    validate::strategy(strategy)?;
+    for segment in &strategy.segments {
+        if !snapshot.segments.contains_key(segment) {
+            return Err(ApiError::bad_data(format!("segment {segment} does not exist")));
+        }
+    }
+    if strategy.name == "flexibleRollout" {
+        strategy
+            .parameters
+            .entry("groupId".into())
+            .or_insert_with(|| feature_name.to_owned());
+        strategy
+            .parameters
+            .entry("stickiness".into())
+            .or_insert_with(|| "default".into());
+        strategy
+            .parameters
+            .entry("rollout".into())
+            .or_insert_with(|| "100".into());
+    }
+    for constraint in &mut strategy.constraints {
+        if constraint.operator.uses_single_value() {
+            constraint.values.clear();
+        }
+    }
+    prepare_variants(&mut strategy.variants, feature_name)?;
+    if strategy.disabled.is_none() {
+        strategy.disabled = Some(false);
+    }
+    Ok(())
+}
+
+pub async fn add(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    environment: &str,
+    mut strategy: Strategy,
+) -> ApiResult<Strategy> {
+    features::modify(core, actor, Some(project), name, |snapshot, feature, events| {
+        environments::find(snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
+        prepare(snapshot, name, &mut strategy)?;
+        let state = feature.environment_mut(environment);
+        if state.strategies.len() >= validate::MAX_STRATEGIES {
+            return Err(ApiError::bad_data(format!(
+                "a flag may have at most {} strategies per environment",
+                validate::MAX_STRATEGIES
+            )));
+        }
+        let mut added = strategy.clone();
+        added.id = Some(ulid::Ulid::new().to_string());
+        if added.sort_order.is_none() {
+            added.sort_order = Some(
+                state
+                    .strategies
+                    .iter()
+                    .filter_map(|s| s.sort_order)
+                    .max()
+                    .map_or(0, |max| max + 1),
+            );
+        }
+        state.strategies.push(added.clone());
+        events.push(
+            Event::new("feature-strategy-add")
+                .environment(environment)
+                .data(admin_json(&added)),
+        );
+        Ok(added)
+    })
+    .await
+}
+
+fn unknown_environment(environment: &str, feature: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "Could not find environment {environment} for feature: {feature}"
+    ))
+}
+
+fn unknown_strategy(id: &str) -> ApiError {
+    ApiError::not_found(format!("Could not find strategy with id {id}"))
+}
+
+/// Replaces a strategy, keeping its id.
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    environment: &str,
+    id: &str,
+    strategy: Strategy,
+) -> ApiResult<Strategy> {
+    features::modify(core, actor, Some(project), name, |snapshot, feature, events| {
+        environments::find(snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
+        let state = feature.environment_mut(environment);
+        let slot = state
+            .strategies
+            .iter_mut()
+            .find(|s| s.id.as_deref() == Some(id))
+            .ok_or_else(|| unknown_strategy(id))?;
+        let mut replacement = strategy.clone();
+        prepare(snapshot, name, &mut replacement)?;
+        replacement.id = Some(id.to_owned());
+        if replacement.sort_order.is_none() {
+            replacement.sort_order = slot.sort_order;
+        }
+        let before = std::mem::replace(slot, replacement.clone());
+        if before != replacement {
+            events.push(
+                Event::new("feature-strategy-update")
+                    .environment(environment)
+                    .data(admin_json(&replacement))
+                    .pre_data(admin_json(&before)),
+            );
+        }
+        Ok(replacement)
+    })
+    .await
+}
+
+/// Applies a JSON Patch to one strategy.
+pub async fn patch(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    environment: &str,
+    id: &str,
+    patch: json_patch::Patch,
+) -> ApiResult<Strategy> {
+    let current = get(core, project, name, environment, id).await?;
+    let mut document = admin_json(&current);
+    json_patch::patch(&mut document, &patch)
+        .map_err(|error| ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}")))?;
+    let patched: Strategy = serde_json::from_value(document)
+        .map_err(|error| ApiError::bad_data(format!("the patched strategy is invalid: {error}")))?;
+    update(core, actor, project, name, environment, id, patched).await
+}
+
+pub async fn get(
+    core: &Core,
+    project: &str,
+    name: &str,
+    environment: &str,
+    id: &str,
+) -> ApiResult<Strategy> {
+    let snapshot = core.fresh().await?;
+    let feature = features::find(&snapshot, project, name)?;
+    environments::find(&snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
+    feature
+        .value
+        .environment(environment)
+        .strategies
+        .into_iter()
+        .find(|s| s.id.as_deref() == Some(id))
+        .ok_or_else(|| unknown_strategy(id))
+}
+
+pub async fn delete(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    environment: &str,
+    id: &str,
+) -> ApiResult<()> {
+    features::modify(core, actor, Some(project), name, |snapshot, feature, events| {
+        environments::find(snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
+        let state = feature.environment_mut(environment);
+        let position = state
+            .strategies
+            .iter()
+            .position(|s| s.id.as_deref() == Some(id))
+            .ok_or_else(|| unknown_strategy(id))?;
+        let removed = state.strategies.remove(position);
+        events.push(
+            Event::new("feature-strategy-remove")
+                .environment(environment)
+                .pre_data(admin_json(&removed)),
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Sets `sortOrder` for the listed strategy ids.
+pub async fn set_sort_order(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    name: &str,
+    environment: &str,
+    orders: Vec<(String, i64)>,
+) -> ApiResult<()> {
+    features::modify(core, actor, Some(project), name, |snapshot, feature, events| {
+        environments::find(snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
+        let state = feature.environment_mut(environment);
+        for (id, order) in &orders {
+            let strategy = state
+                .strategies
+                .iter_mut()
+                .find(|s| s.id.as_deref() == Some(id.as_str()))
+                .ok_or_else(|| unknown_strategy(id))?;
+            if strategy.sort_order != Some(*order) {
+                strategy.sort_order = Some(*order);
+                events.push(
+                    Event::new("feature-strategy-update")
+                        .environment(environment)
+                        .data(admin_json(strategy)),
+                );
+            }
+        }
+        state.strategies.sort_by_key(|s| s.sort_order.unwrap_or(0));
+        Ok(())
+    })
+    .await
+}
+
+/// Replaces every strategy of a flag in one environment (used by the legacy API).
+pub fn replace_all(
+    snapshot: &Snapshot,
+    feature: &mut super::model::Feature,
+    environment: &str,
+    replacements: &[Strategy],
+    events: &mut Vec<Event>,
+) -> ApiResult<()> {
+    let name = feature.name.clone();
+    let mut prepared = Vec::with_capacity(replacements.len());
+    for (index, strategy) in replacements.iter().enumerate() {
+        let mut strategy = strategy.clone();
+        prepare(snapshot, &name, &mut strategy)?;
+        strategy.id = Some(ulid::Ulid::new().to_string());
+        strategy.sort_order = Some(index as i64);
+        prepared.push(strategy);
+    }
+    let state = feature.environment_mut(environment);
+    for removed in state.strategies.drain(..) {
+        events.push(
+            Event::new("feature-strategy-remove")
+                .environment(environment)
+                .pre_data(admin_json(&removed)),
+        );
+    }
+    for added in &prepared {
+        events.push(
+            Event::new("feature-strategy-add")
+                .environment(environment)
+                .data(admin_json(added)),
+        );
+    }
+    state.strategies = prepared;
+    Ok(())
+}

@@ -1,0 +1,352 @@
+//! Input rules shared by every endpoint, with Unleash's wording where Unleash has one.
+//! Limits are documented in the README; a request that breaks one gets 400 and changes nothing.
+
+use std::net::IpAddr;
+
+use flagpole_eval::wire::{Constraint, Operator, Strategy, Variant};
+
+use crate::error::{ApiError, ApiResult};
+
+pub const MAX_NAME_LENGTH: usize = 100;
+pub const MAX_DESCRIPTION_LENGTH: usize = 2_000;
+pub const MAX_CONSTRAINT_VALUES: usize = 10_000;
+pub const MAX_CONSTRAINT_VALUE_LENGTH: usize = 1_000;
+pub const MAX_CONSTRAINTS: usize = 100;
+pub const MAX_STRATEGIES: usize = 100;
+pub const MAX_VARIANTS: usize = 100;
+pub const MAX_PARAMETERS: usize = 100;
+pub const MAX_TAGS: usize = 100;
+
+/// The feature types Unleash knows, with their expected lifetime in days.
+pub const FEATURE_TYPES: [(&str, &str, &str, Option<i64>); 5] = [
+    ("release", "Release", "Release feature toggles are used to release new features.", Some(40)),
+    ("experiment", "Experiment", "Experiment feature toggles are used to test and verify multiple different versions of a feature.", Some(40)),
+    ("operational", "Operational", "Operational feature toggles are used to control aspects of a rollout.", Some(7)),
+    ("kill-switch", "Kill switch", "Kill switch feature toggles are used to quickly turn on or off critical functionality in your system.", None),
+    ("permission", "Permission", "Permission feature toggles are used to control permissions in your system.", None),
+];
+
+/// A name that is safe in a URL path segment without escaping: the characters JavaScript's
+/// `encodeURIComponent` leaves alone, as Unleash requires.
+pub fn url_friendly_name(field: &str, name: &str) -> ApiResult<()> {
+    if name.is_empty() {
+        return Err(ApiError::bad_data(format!("\"{field}\" is not allowed to be empty")));
+    }
+    if name.chars().count() > MAX_NAME_LENGTH {
+        return Err(ApiError::bad_data(format!(
+            "\"{field}\" must be at most {MAX_NAME_LENGTH} characters long"
+        )));
+    }
+    let friendly = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.!~*'()".contains(c));
+    if !friendly || name == "." || name == ".." {
+        return Err(ApiError::bad_data(format!(
+            "\"{field}\" must be URL friendly. You provided \"{name}\"."
+        )));
+    }
+    Ok(())
+}
+
+pub fn feature_type(feature_type: &str) -> ApiResult<()> {
+    if FEATURE_TYPES.iter().any(|(id, ..)| *id == feature_type) {
+        Ok(())
+    } else {
+        let known: Vec<&str> = FEATURE_TYPES.iter().map(|(id, ..)| *id).collect();
+        Err(ApiError::bad_data(format!(
+            "\"type\" must be one of {}. You provided \"{feature_type}\".",
+            known.join(", ")
+        )))
+    }
+}
+
+pub fn description(description: Option<&str>) -> ApiResult<()> {
+    match description {
+        Some(text) if text.chars().count() > MAX_DESCRIPTION_LENGTH => Err(ApiError::bad_data(
+            format!("\"description\" must be at most {MAX_DESCRIPTION_LENGTH} characters long"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn constraints(constraints: &[Constraint]) -> ApiResult<()> {
+    if constraints.len() > MAX_CONSTRAINTS {
+        return Err(ApiError::bad_data(format!(
+            "at most {MAX_CONSTRAINTS} constraints are allowed"
+        )));
+    }
+    constraints.iter().try_for_each(constraint)
+}
+
+pub fn constraint(constraint: &Constraint) -> ApiResult<()> {
+    if constraint.context_name.trim().is_empty() {
+        return Err(ApiError::bad_data("\"contextName\" is not allowed to be empty"));
+    }
+    if constraint.context_name.chars().count() > MAX_NAME_LENGTH {
+        return Err(ApiError::bad_data(format!(
+            "\"contextName\" must be at most {MAX_NAME_LENGTH} characters long"
+        )));
+    }
+    if let Operator::Unknown(name) = &constraint.operator {
+        let known: Vec<String> = Operator::KNOWN
+            .iter()
+            .map(|operator| format!("\"{operator}\""))
+            .collect();
+        return Err(ApiError::bad_data(format!(
+            "The `operator` property must be equal to one of the allowed values: {}. You provided \"{name}\", which is not valid.",
+            known.join(", ")
+        )));
+    }
+    if constraint.values.len() > MAX_CONSTRAINT_VALUES {
+        return Err(ApiError::bad_data(format!(
+            "a constraint may have at most {MAX_CONSTRAINT_VALUES} values"
+        )));
+    }
+    let too_long = constraint
+        .values
+        .iter()
+        .chain(constraint.value.iter())
+        .any(|value| value.len() > MAX_CONSTRAINT_VALUE_LENGTH);
+    if too_long {
+        return Err(ApiError::bad_data(format!(
+            "constraint values must be at most {MAX_CONSTRAINT_VALUE_LENGTH} bytes long"
+        )));
+    }
+    let operator = &constraint.operator;
+    if operator.uses_single_value() {
+        let value = constraint.value.as_deref().ok_or_else(|| {
+            ApiError::bad_data(format!(
+                "the {operator} operator compares against \"value\", which is missing"
+            ))
+        })?;
+        single_value(operator, value)?;
+    } else if *operator == Operator::InCidr {
+        for value in &constraint.values {
+            if !is_ip_or_cidr(value) {
+                return Err(ApiError::bad_data(format!(
+                    "\"{value}\" is not an IP address or CIDR range"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn single_value(operator: &Operator, value: &str) -> ApiResult<()> {
+    let valid = match operator {
+        Operator::NumEq | Operator::NumGt | Operator::NumGte | Operator::NumLt | Operator::NumLte => {
+            value.trim().parse::<f64>().is_ok_and(f64::is_finite)
+        }
+        Operator::DateAfter | Operator::DateBefore => {
+            chrono::DateTime::parse_from_rfc3339(value).is_ok()
+        }
+        Operator::SemverEq
+        | Operator::SemverGt
+        | Operator::SemverLt
+        | Operator::SemverGte
+        | Operator::SemverLte => is_semver(value),
+        Operator::Regex => !value.is_empty(),
+        _ => true,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_data(format!(
+            "\"{value}\" is not a valid value for the {operator} operator"
+        )))
+    }
+}
+
+/// `MAJOR.MINOR.PATCH` with optional `-prerelease` and `+build`, as semver.org defines it.
+fn is_semver(value: &str) -> bool {
+    let without_build = value.split('+').next().unwrap_or_default();
+    let (core, prerelease) = match without_build.split_once('-') {
+        Some((core, prerelease)) => (core, Some(prerelease)),
+        None => (without_build, None),
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = |part: &&str| {
+        !part.is_empty()
+            && part.chars().all(|c| c.is_ascii_digit())
+            && (part.len() == 1 || !part.starts_with('0'))
+    };
+    let prerelease_ok = prerelease.is_none_or(|text| {
+        text.split('.').all(|identifier| {
+            !identifier.is_empty()
+                && identifier
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    });
+    parts.len() == 3 && parts.iter().all(numeric) && prerelease_ok
+}
+
+fn is_ip_or_cidr(value: &str) -> bool {
+    match value.split_once('/') {
+        None => value.parse::<IpAddr>().is_ok(),
+        Some((address, prefix)) => match (address.parse::<IpAddr>(), prefix.parse::<u8>()) {
+            (Ok(IpAddr::V4(_)), Ok(bits)) => bits <= 32,
+            (Ok(IpAddr::V6(_)), Ok(bits)) => bits <= 128,
+            _ => false,
+        },
+    }
+}
+
+pub fn strategy(strategy: &Strategy) -> ApiResult<()> {
+    if strategy.name.trim().is_empty() {
+        return Err(ApiError::bad_data("\"name\" is required for a strategy"));
+    }
+    if strategy.name.chars().count() > MAX_NAME_LENGTH {
+        return Err(ApiError::bad_data(format!(
+            "strategy \"name\" must be at most {MAX_NAME_LENGTH} characters long"
+        )));
+    }
+    if strategy.parameters.len() > MAX_PARAMETERS {
+        return Err(ApiError::bad_data(format!(
+            "a strategy may have at most {MAX_PARAMETERS} parameters"
+        )));
+    }
+    if let Some(rollout) = strategy.parameters.get("rollout") {
+        let valid = rollout
+            .trim()
+            .parse::<f64>()
+            .is_ok_and(|percent| (0.0..=100.0).contains(&percent));
+        if !valid {
+            return Err(ApiError::bad_data(format!(
+                "\"rollout\" must be a number from 0 to 100. You provided \"{rollout}\"."
+            )));
+        }
+    }
+    constraints(&strategy.constraints)?;
+    variants(&strategy.variants)
+}
+
+pub fn variants(variants: &[Variant]) -> ApiResult<()> {
+    if variants.len() > MAX_VARIANTS {
+        return Err(ApiError::bad_data(format!(
+            "at most {MAX_VARIANTS} variants are allowed"
+        )));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for variant in variants {
+        if variant.name.trim().is_empty() {
+            return Err(ApiError::bad_data("every variant needs a \"name\""));
+        }
+        if !names.insert(variant.name.as_str()) {
+            return Err(ApiError::bad_data(format!(
+                "variant names must be unique; \"{}\" appears twice",
+                variant.name
+            )));
+        }
+        if variant.weight > 1000 {
+            return Err(ApiError::bad_data(format!(
+                "variant \"{}\" has weight {}; weights are at most 1000",
+                variant.name, variant.weight
+            )));
+        }
+        if let Some(weight_type) = &variant.weight_type {
+            if weight_type != "variable" && weight_type != "fix" {
+                return Err(ApiError::bad_data(format!(
+                    "\"weightType\" must be \"variable\" or \"fix\". You provided \"{weight_type}\"."
+                )));
+            }
+        }
+        if let Some(payload) = &variant.payload {
+            if !["string", "json", "csv", "number"].contains(&payload.payload_type.as_str()) {
+                return Err(ApiError::bad_data(format!(
+                    "payload \"type\" must be string, json, csv or number. You provided \"{}\".",
+                    payload.payload_type
+                )));
+            }
+            if payload.payload_type == "json"
+                && serde_json::from_str::<serde_json::Value>(&payload.value).is_err()
+            {
+                return Err(ApiError::bad_data(format!(
+                    "the payload of variant \"{}\" is not valid JSON",
+                    variant.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Spreads 1000 weight points over the variants whose weight is not fixed, as Unleash does.
+pub fn balance_variant_weights(variants: &mut [Variant]) -> ApiResult<()> {
+    if variants.is_empty() {
+        return Ok(());
+    }
+    let is_fixed = |variant: &Variant| variant.weight_type.as_deref() == Some("fix");
+    let fixed_total: u32 = variants.iter().filter(|v| is_fixed(v)).map(|v| v.weight).sum();
+    if fixed_total > 1000 {
+        return Err(ApiError::bad_data(
+            "the fixed variant weights add up to more than 1000",
+        ));
+    }
+    let variable_count = variants.iter().filter(|v| !is_fixed(v)).count() as u32;
+    if variable_count == 0 {
+        if fixed_total != 1000 {
+            return Err(ApiError::bad_data(
+                "when every variant has a fixed weight, the weights must add up to 1000",
+            ));
+        }
+        return Ok(());
+    }
+    let remaining = 1000 - fixed_total;
+    let share = remaining / variable_count;
+    let mut leftover = remaining % variable_count;
+    for variant in variants.iter_mut().filter(|v| !is_fixed(v)) {
+        variant.weight = share
+            + if leftover > 0 {
+                leftover -= 1;
+                1
+            } else {
+                0
+            };
+        variant.weight_type = Some("variable".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_must_be_url_friendly_and_short() {
+        assert!(url_friendly_name("name", "Demo.flag_1-x~").is_ok());
+        assert!(url_friendly_name("name", "bad name with spaces!").is_err());
+        assert!(url_friendly_name("name", "a/b").is_err());
+        assert!(url_friendly_name("name", "").is_err());
+        assert!(url_friendly_name("name", &"x".repeat(101)).is_err());
+        assert!(url_friendly_name("name", &"x".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn semver_and_cidr_rules() {
+        assert!(is_semver("1.2.3"));
+        assert!(is_semver("1.2.3-beta.1+build.5"));
+        assert!(!is_semver("1.2"));
+        assert!(!is_semver("01.2.3"));
+        assert!(is_ip_or_cidr("10.0.0.0/8"));
+        assert!(is_ip_or_cidr("2001:db8::/32"));
+        assert!(!is_ip_or_cidr("10.0.0.0/33"));
+        assert!(!is_ip_or_cidr("nope"));
+    }
+
+    #[test]
+    fn variable_weights_share_what_fixed_ones_leave() {
+        let variant = |name: &str, weight: u32, fixed: bool| Variant {
+            name: name.into(),
+            weight,
+            payload: None,
+            stickiness: None,
+            weight_type: Some(if fixed { "fix" } else { "variable" }.into()),
+            overrides: vec![],
+        };
+        let mut variants = vec![variant("a", 0, false), variant("b", 0, false), variant("c", 100, true)];
+        balance_variant_weights(&mut variants).unwrap();
+        let weights: Vec<u32> = variants.iter().map(|v| v.weight).collect();
+        assert_eq!(weights, vec![450, 450, 100]);
+    }
+}

@@ -1,0 +1,179 @@
+//! The one HTTP error type. Every handler returns `ApiResult<T>`; this module alone decides how an
+//! error looks on the wire (Unleash's `{id, name, message, details}` shape) and which status it has.
+//! Internal causes are logged here and never echoed to the client.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::store::StoreError;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body or parameters are invalid. Each detail names one problem.
+    #[error("{message}")]
+    BadData {
+        message: String,
+        details: Vec<String>,
+    },
+    /// 400: the body is not valid JSON.
+    #[error("{0}")]
+    MalformedJson(String),
+    /// 401: no credentials were sent.
+    #[error("authentication required")]
+    AuthenticationRequired,
+    /// 401: the credentials are unknown, expired or revoked.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 403: valid credentials of a kind that may not use this endpoint.
+    #[error("wrong token type")]
+    WrongTokenType,
+    /// 403: the caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the name is taken, or a concurrent change won.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 415
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 503: the database cannot be reached; reads may still be served from memory.
+    #[error("database unavailable")]
+    Unavailable,
+    /// 500: logged in full, answered generically.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_data(detail: impl Into<String>) -> Self {
+        ApiError::BadData {
+            message: "Request validation failed: your request body or params contain invalid data. \
+                      Refer to the `details` list for more information."
+                .into(),
+            details: vec![detail.into()],
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::NotFound(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError::Conflict(message.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadData { .. } | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::AuthenticationRequired | ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::WrongTokenType | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            ApiError::BadData { .. } | ApiError::MalformedJson(_) => "BadDataError",
+            ApiError::AuthenticationRequired => "AuthenticationRequired",
+            ApiError::Unauthorized => "UnauthorizedError",
+            ApiError::WrongTokenType | ApiError::Forbidden(_) => "NoAccessError",
+            ApiError::NotFound(_) => "NotFoundError",
+            ApiError::Conflict(_) => "NameExistsError",
+            ApiError::PayloadTooLarge => "ContentTooLargeError",
+            ApiError::UnsupportedMediaType(_) => "ContentTypeError",
+            ApiError::Unavailable => "ServiceUnavailableError",
+            ApiError::Internal(_) => "InternalError",
+        }
+    }
+
+    fn message_and_details(&self) -> (String, Vec<String>) {
+        match self {
+            ApiError::BadData { message, details } => (message.clone(), details.clone()),
+            ApiError::AuthenticationRequired => {
+                let message = "You must log in to use Flagpole. Your request had no \
+                               authorization header; send an API token in the Authorization header."
+                    .to_string();
+                (message.clone(), vec![message])
+            }
+            ApiError::Unauthorized => {
+                let message = "You must log in to use Flagpole: the token is unknown, \
+                               expired or revoked."
+                    .to_string();
+                (message.clone(), vec![message])
+            }
+            ApiError::PayloadTooLarge => {
+                let message = "The request body is larger than this server accepts.".to_string();
+                (message.clone(), vec![message])
+            }
+            ApiError::Unavailable => {
+                let message = "The database is unavailable; changes cannot be saved right now. \
+                               Try again shortly."
+                    .to_string();
+                (message.clone(), vec![message])
+            }
+            ApiError::Internal(_) => {
+                let message = "Something went wrong on the server; the error has been logged."
+                    .to_string();
+                (message.clone(), vec![message])
+            }
+            other => {
+                let message = other.to_string();
+                (message.clone(), vec![message])
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            ApiError::Unavailable => tracing::warn!("database unavailable"),
+            _ => {}
+        }
+        // Unleash answers a token of the wrong kind with a bare message; SDKs match on it.
+        if let ApiError::WrongTokenType = self {
+            let body = json!({"message": "invalid token: expected a different token type for this endpoint"});
+            return (status, Json(body)).into_response();
+        }
+        let (message, details) = self.message_and_details();
+        let body = json!({
+            "id": ulid::Ulid::new().to_string(),
+            "name": self.name(),
+            "message": message,
+            "details": details.into_iter().map(|message| json!({"message": message})).collect::<Vec<_>>(),
+        });
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict => ApiError::conflict(
+                "The resource was changed by another request at the same time; try again.",
+            ),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Other(cause) => ApiError::Internal(cause),
+        }
+    }
+}

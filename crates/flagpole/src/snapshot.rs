@@ -1,0 +1,160 @@
+//! The in-memory view of all stored documents, swapped atomically after every committed change.
+//!
+//! SDK-facing reads and token checks use only this; they never touch the database. Local writes
+//! and (with several replicas) remote writes reach it the same way: `SnapshotCell::refresh` reads
+//! the documents newer than the snapshot's revision and publishes a new snapshot.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use serde::de::DeserializeOwned;
+use tokio::sync::{watch, Mutex};
+
+use crate::auth::token::ApiToken;
+use crate::domain::model::{
+    kind, ContextField, Environment, Feature, Project, Segment, TagType,
+};
+use crate::store::{Store, StoreError, StoreResult, StoredDocument};
+
+/// A document with the revision of its last write, which is what a later write must expect.
+#[derive(Debug)]
+pub struct Versioned<T> {
+    pub revision: i64,
+    pub value: Arc<T>,
+}
+
+impl<T> Clone for Versioned<T> {
+    fn clone(&self) -> Self {
+        Versioned {
+            revision: self.revision,
+            value: Arc::clone(&self.value),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub revision: i64,
+    pub projects: BTreeMap<String, Versioned<Project>>,
+    pub environments: BTreeMap<String, Versioned<Environment>>,
+    pub features: BTreeMap<String, Versioned<Feature>>,
+    pub segments: BTreeMap<i64, Versioned<Segment>>,
+    pub tag_types: BTreeMap<String, Versioned<TagType>>,
+    pub context_fields: BTreeMap<String, Versioned<ContextField>>,
+    /// API tokens keyed by the hex SHA-256 of their secret.
+    pub tokens: HashMap<String, Versioned<ApiToken>>,
+}
+
+impl Snapshot {
+    /// Environments ordered as the UI and API show them.
+    pub fn sorted_environments(&self) -> Vec<&Environment> {
+        let mut environments: Vec<&Environment> =
+            self.environments.values().map(|e| e.value.as_ref()).collect();
+        environments.sort_by(|a, b| a.sort_order.cmp(&b.sort_order).then(a.name.cmp(&b.name)));
+        environments
+    }
+
+    fn apply(&mut self, document: StoredDocument) -> anyhow::Result<()> {
+        let revision = document.revision;
+        match document.kind.as_str() {
+            kind::PROJECT => upsert(&mut self.projects, document.key.clone(), &document)?,
+            kind::ENVIRONMENT => upsert(&mut self.environments, document.key.clone(), &document)?,
+            kind::FEATURE => upsert(&mut self.features, document.key.clone(), &document)?,
+            kind::SEGMENT => {
+                let id: i64 = document.key.parse().context("segment key is not a number")?;
+                upsert(&mut self.segments, id, &document)?
+            }
+            kind::TAG_TYPE => upsert(&mut self.tag_types, document.key.clone(), &document)?,
+            kind::CONTEXT_FIELD => {
+                upsert(&mut self.context_fields, document.key.clone(), &document)?
+            }
+            kind::API_TOKEN => {
+                if document.deleted {
+                    self.tokens.remove(&document.key);
+                } else {
+                    let value: ApiToken = serde_json::from_str(&document.body)?;
+                    self.tokens.insert(
+                        document.key,
+                        Versioned {
+                            revision,
+                            value: Arc::new(value),
+                        },
+                    );
+                }
+            }
+            other => tracing::warn!(kind = other, "ignoring a document of unknown kind"),
+        }
+        self.revision = self.revision.max(revision);
+        Ok(())
+    }
+}
+
+fn upsert<K: Ord, T: DeserializeOwned>(
+    map: &mut BTreeMap<K, Versioned<T>>,
+    key: K,
+    document: &StoredDocument,
+) -> anyhow::Result<()> {
+    if document.deleted {
+        map.remove(&key);
+    } else {
+        let value: T = serde_json::from_str(&document.body)
+            .with_context(|| format!("{} {} is not valid", document.kind, document.key))?;
+        map.insert(
+            key,
+            Versioned {
+                revision: document.revision,
+                value: Arc::new(value),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Holds the current snapshot and serialises refreshes.
+pub struct SnapshotCell {
+    current: ArcSwap<Snapshot>,
+    refresh_lock: Mutex<()>,
+    revision_sender: watch::Sender<i64>,
+}
+
+impl SnapshotCell {
+    /// Loads every document.
+    pub async fn load(store: &Store) -> StoreResult<SnapshotCell> {
+        let cell = SnapshotCell {
+            current: ArcSwap::from_pointee(Snapshot::default()),
+            refresh_lock: Mutex::new(()),
+            revision_sender: watch::channel(0).0,
+        };
+        cell.refresh(store).await?;
+        Ok(cell)
+    }
+
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Receives the revision of each newly published snapshot.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.revision_sender.subscribe()
+    }
+
+    /// Brings the snapshot up to date with the database and returns it.
+    pub async fn refresh(&self, store: &Store) -> StoreResult<Arc<Snapshot>> {
+        let _guard = self.refresh_lock.lock().await;
+        let current = self.current.load_full();
+        let changes = store.changes_since(current.revision).await?;
+        if changes.is_empty() {
+            return Ok(current);
+        }
+        let mut next = (*current).clone();
+        for document in changes {
+            next.apply(document).map_err(StoreError::Other)?;
+        }
+        let next = Arc::new(next);
+        self.current.store(Arc::clone(&next));
+        self.revision_sender.send_replace(next.revision);
+        Ok(next)
+    }
+}

@@ -1,0 +1,316 @@
+//! Persistence. One `Store` speaks to SQLite (the embedded default) or PostgreSQL with the same
+//! SQL; the few dialect differences live in the migrations. No HTTP and no business rules here.
+//!
+//! The data model is deliberately small: every aggregate is a JSON document in `document`, written
+//! whole with optimistic concurrency (`expected_revision`), and every commit also appends its audit
+//! events and bumps the single global revision, all in one transaction. Replicas and the in-memory
+//! snapshot catch up by reading documents whose revision is newer than theirs.
+
+mod events;
+
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Row};
+
+pub use events::{EventQuery, EventRecord, NewEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A document changed (or appeared) since it was read; the caller retries on fresh state.
+    #[error("concurrent modification")]
+    Conflict,
+    /// The database cannot be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Other(anyhow::Error::new(error)),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> anyhow::Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://")
+        }
+    }
+}
+
+/// Pool settings that operators may tune.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// One stored aggregate, as read back.
+#[derive(Debug, Clone)]
+pub struct StoredDocument {
+    pub kind: String,
+    pub key: String,
+    pub body: String,
+    pub revision: i64,
+    pub deleted: bool,
+}
+
+/// One write of a commit. `expected_revision` is the revision the caller read; if the document
+/// has changed since, the whole commit fails with `StoreError::Conflict`.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Insert a document that must not exist (a tombstone may be replaced).
+    Create {
+        kind: &'static str,
+        key: String,
+        body: String,
+    },
+    Update {
+        kind: &'static str,
+        key: String,
+        body: String,
+        expected_revision: i64,
+    },
+    Delete {
+        kind: &'static str,
+        key: String,
+        expected_revision: i64,
+    },
+}
+
+/// Everything one request changes, committed atomically with its audit events.
+#[derive(Debug, Default)]
+pub struct Commit {
+    pub writes: Vec<Write>,
+    pub events: Vec<NewEvent>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static INSTALL_DRIVERS: Once = Once::new();
+
+impl Store {
+    /// Connects (creating the SQLite file if needed) and applies the embedded migrations.
+    pub async fn open(url: &str, settings: &PoolSettings) -> anyhow::Result<Store> {
+        INSTALL_DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = Backend::from_url(url)?;
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; synchronous=FULL makes every
+                        // acknowledged commit durable across power loss, not just process crashes.
+                        connection
+                            .execute(
+                                "pragma journal_mode = wal; pragma synchronous = full; \
+                                 pragma busy_timeout = 10000; pragma foreign_keys = on;",
+                            )
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let store = Store { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("src/store/migrations/sqlite")
+                .run(&self.pool)
+                .await?,
+            Backend::Postgres => sqlx::migrate!("src/store/migrations/postgres")
+                .run(&self.pool)
+                .await?,
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("select 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Every document (tombstones included) written after `revision`, oldest first.
+    pub async fn changes_since(&self, revision: i64) -> StoreResult<Vec<StoredDocument>> {
+        let rows = sqlx::query(
+            "select kind, doc_key, body, revision, deleted from document \
+             where revision > $1 order by revision",
+        )
+        .bind(revision)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(StoredDocument {
+                    kind: row.try_get("kind")?,
+                    key: row.try_get("doc_key")?,
+                    body: row.try_get("body")?,
+                    revision: row.try_get("revision")?,
+                    deleted: row.try_get::<i64, _>("deleted")? != 0,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The latest committed revision.
+    pub async fn current_revision(&self) -> StoreResult<i64> {
+        let revision: i64 =
+            sqlx::query_scalar("select revision from state_revision where state_revision_id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(revision)
+    }
+
+    /// Applies every write and appends every event in one transaction, under a new global
+    /// revision, which it returns. Nothing is applied if any expectation fails.
+    pub async fn commit(&self, commit: Commit) -> StoreResult<i64> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut tx = self.pool.begin().await?;
+        // Writing first takes the write lock at once (SQLite) or the row lock (PostgreSQL), so
+        // commits are serialised and revisions are handed out in commit order.
+        let revision: i64 = sqlx::query_scalar(
+            "update state_revision set revision = revision + 1 \
+             where state_revision_id = 1 returning revision",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        for write in &commit.writes {
+            let applied = match write {
+                Write::Create { kind, key, body } => sqlx::query(
+                    "insert into document (kind, doc_key, body, revision, deleted, created_at, updated_at) \
+                     values ($1, $2, $3, $4, 0, $5, $5) \
+                     on conflict (kind, doc_key) do update set body = excluded.body, \
+                     revision = excluded.revision, deleted = 0, created_at = excluded.created_at, \
+                     updated_at = excluded.updated_at where document.deleted = 1",
+                )
+                .bind(*kind)
+                .bind(key)
+                .bind(body)
+                .bind(revision)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                Write::Update {
+                    kind,
+                    key,
+                    body,
+                    expected_revision,
+                } => sqlx::query(
+                    "update document set body = $1, revision = $2, updated_at = $3 \
+                     where kind = $4 and doc_key = $5 and revision = $6 and deleted = 0",
+                )
+                .bind(body)
+                .bind(revision)
+                .bind(now)
+                .bind(*kind)
+                .bind(key)
+                .bind(*expected_revision)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                Write::Delete {
+                    kind,
+                    key,
+                    expected_revision,
+                } => sqlx::query(
+                    "update document set body = 'null', deleted = 1, revision = $1, updated_at = $2 \
+                     where kind = $3 and doc_key = $4 and revision = $5 and deleted = 0",
+                )
+                .bind(revision)
+                .bind(now)
+                .bind(*kind)
+                .bind(key)
+                .bind(*expected_revision)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            };
+            if applied != 1 {
+                // Dropping the transaction rolls back everything written so far.
+                return Err(StoreError::Conflict);
+            }
+        }
+        for event in &commit.events {
+            events::insert(&mut tx, event, revision, now).await?;
+        }
+        tx.commit().await?;
+        Ok(revision)
+    }
+
+    pub async fn events(&self, query: &EventQuery) -> StoreResult<(Vec<EventRecord>, i64)> {
+        events::search(&self.pool, query).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The two dialects must carry the same migrations, or a deployment that switches backends
+    /// would end up with different schemas.
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |dir: &str| -> BTreeSet<String> {
+            std::fs::read_dir(format!("{}/src/store/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(names("sqlite"), names("postgres"));
+    }
+}
