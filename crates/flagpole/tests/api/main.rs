@@ -1,0 +1,63 @@
+//! Black-box HTTP tests. Every behaviour test runs against SQLite, and against PostgreSQL when
+//! `TEST_DATABASE_URL` is set (each test on its own new database).
+
+mod auth;
+mod errors;
+mod events;
+mod flags;
+mod helpers;
+mod legacy;
+mod metadata;
+mod tokens;
+
+/// Instantiates each listed test once per backend: `sqlite::name` and `postgres::name`.
+macro_rules! behaviour_suite {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    $module::$test(helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(backend) = helpers::Backend::postgres() {
+                        $module::$test(backend).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+behaviour_suite! {
+    flags::documented_flow_toggles_and_attributes_the_change,
+    flags::strategies_with_constraints_and_segments,
+    flags::variants_are_balanced_and_patchable,
+    flags::metadata_put_and_json_patch,
+    flags::archive_revive_and_delete,
+    flags::dependencies_between_flags,
+    flags::concurrent_changes_all_apply_with_one_event_each,
+    flags::state_survives_a_restart,
+    auth::missing_unknown_and_wrong_kind_of_token,
+    auth::bearer_prefix_is_accepted,
+    auth::revoked_and_expired_tokens_stop_at_once,
+    errors::bad_input_is_refused_and_changes_nothing,
+    errors::unknown_things_are_404,
+    errors::limits_give_413_and_400,
+    events::search_filters_and_pages,
+    legacy::legacy_endpoints_act_on_every_environment,
+    legacy::legacy_environments_can_be_narrowed,
+    metadata::projects_and_environments,
+    metadata::tags_and_tag_types,
+    metadata::context_fields_and_feature_types,
+    tokens::tokens_have_unleash_format_and_are_shown_once,
+    tokens::token_scopes_are_validated,
+    tokens::start_up_tokens_are_idempotent,
+}
