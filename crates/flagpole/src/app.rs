@@ -91,7 +91,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests and closes the pool.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
         tracing::info!(%address, backend = ?self.core.store.backend(), "Flagpole is serving");
         axum::serve(self.listener, self.router)

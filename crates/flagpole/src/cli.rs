@@ -12,7 +12,10 @@ use crate::store::Store;
 
 pub async fn migrate(database: &DatabaseArgs) -> anyhow::Result<()> {
     let url = database.url()?;
-    Store::open(&url, &database.pool_settings()).await?.close().await;
+    Store::open(&url, &database.pool_settings())
+        .await?
+        .close()
+        .await;
     println!("migrations applied to {}", redact_database_url(&url));
     Ok(())
 }
@@ -57,7 +60,11 @@ pub async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Re
                 "NAME", "TYPE", "PROJECTS", "ENVIRONMENT", "SECRET"
             )];
             for token in list {
-                let expired = if token.is_expired(now) { " (expired)" } else { "" };
+                let expired = if token.is_expired(now) {
+                    " (expired)"
+                } else {
+                    ""
+                };
                 lines.push(format!(
                     "{:<24} {:<9} {:<28} {:<12} {}{expired}",
                     token.token_name,

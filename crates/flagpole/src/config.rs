@@ -10,7 +10,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::store::PoolSettings;
 
 #[derive(Debug, Parser)]
-#[command(name = "flagpole", version, about = "An Unleash-compatible feature-flag server")]
+#[command(
+    name = "flagpole",
+    version,
+    about = "An Unleash-compatible feature-flag server"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -49,7 +53,12 @@ pub struct DatabaseArgs {
     pub pool_max: u32,
 
     /// How long a request waits for a free connection before failing with 503, in milliseconds.
-    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
     pub acquire_timeout_ms: u64,
 }
 
@@ -87,7 +96,13 @@ pub struct LogArgs {
     pub log_level: String,
 
     /// Log line format.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     pub log_format: LogFormat,
 }
 
@@ -102,16 +117,31 @@ pub struct ServeArgs {
     pub host: IpAddr,
 
     /// Admin token secrets to create at start (comma-separated, `*:*.<anything>`). Idempotent.
-    #[arg(long, env = "INIT_ADMIN_API_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long,
+        env = "INIT_ADMIN_API_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub init_admin_api_tokens: Vec<String>,
 
     /// Client token secrets to create at start (`project:environment.<anything>`). Idempotent.
     /// `INIT_BACKEND_API_TOKENS` is read as well.
-    #[arg(long, env = "INIT_CLIENT_API_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long,
+        env = "INIT_CLIENT_API_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub init_client_api_tokens: Vec<String>,
 
     /// Frontend token secrets to create at start (`project:environment.<anything>`). Idempotent.
-    #[arg(long, env = "INIT_FRONTEND_API_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long,
+        env = "INIT_FRONTEND_API_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub init_frontend_api_tokens: Vec<String>,
 
     /// Environments the legacy `/api/admin/features` endpoints read and toggle, comma-separated.

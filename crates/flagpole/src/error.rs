@@ -57,9 +57,10 @@ pub enum ApiError {
 impl ApiError {
     pub fn bad_data(detail: impl Into<String>) -> Self {
         ApiError::BadData {
-            message: "Request validation failed: your request body or params contain invalid data. \
+            message:
+                "Request validation failed: your request body or params contain invalid data. \
                       Refer to the `details` list for more information."
-                .into(),
+                    .into(),
             details: vec![detail.into()],
         }
     }
@@ -127,8 +128,8 @@ impl ApiError {
                 (message.clone(), vec![message])
             }
             ApiError::Internal(_) => {
-                let message = "Something went wrong on the server; the error has been logged."
-                    .to_string();
+                let message =
+                    "Something went wrong on the server; the error has been logged.".to_string();
                 (message.clone(), vec![message])
             }
             other => {

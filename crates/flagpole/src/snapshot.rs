@@ -13,9 +13,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{watch, Mutex};
 
 use crate::auth::token::ApiToken;
-use crate::domain::model::{
-    kind, ContextField, Environment, Feature, Project, Segment, TagType,
-};
+use crate::domain::model::{kind, ContextField, Environment, Feature, Project, Segment, TagType};
 use crate::store::{Store, StoreError, StoreResult, StoredDocument};
 
 /// A document with the revision of its last write, which is what a later write must expect.
@@ -50,8 +48,11 @@ pub struct Snapshot {
 impl Snapshot {
     /// Environments ordered as the UI and API show them.
     pub fn sorted_environments(&self) -> Vec<&Environment> {
-        let mut environments: Vec<&Environment> =
-            self.environments.values().map(|e| e.value.as_ref()).collect();
+        let mut environments: Vec<&Environment> = self
+            .environments
+            .values()
+            .map(|e| e.value.as_ref())
+            .collect();
         environments.sort_by(|a, b| a.sort_order.cmp(&b.sort_order).then(a.name.cmp(&b.name)));
         environments
     }
@@ -63,7 +64,10 @@ impl Snapshot {
             kind::ENVIRONMENT => upsert(&mut self.environments, document.key.clone(), &document)?,
             kind::FEATURE => upsert(&mut self.features, document.key.clone(), &document)?,
             kind::SEGMENT => {
-                let id: i64 = document.key.parse().context("segment key is not a number")?;
+                let id: i64 = document
+                    .key
+                    .parse()
+                    .context("segment key is not a number")?;
                 upsert(&mut self.segments, id, &document)?
             }
             kind::TAG_TYPE => upsert(&mut self.tag_types, document.key.clone(), &document)?,

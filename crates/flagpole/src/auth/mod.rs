@@ -6,8 +6,8 @@ pub mod token;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 
 use crate::app::AppState;
 use crate::error::ApiError;

@@ -53,7 +53,11 @@ fn check(input: &ContextFieldInput) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn create(core: &Core, actor: &Actor, input: ContextFieldInput) -> ApiResult<ContextField> {
+pub async fn create(
+    core: &Core,
+    actor: &Actor,
+    input: ContextFieldInput,
+) -> ApiResult<ContextField> {
     let name = input
         .name
         .clone()

@@ -34,7 +34,11 @@ pub(super) fn seed_defaults(changes: &mut ChangeSet) -> ApiResult<()> {
             created_at: Utc::now(),
         };
         changes.create(kind::ENVIRONMENT, name, &environment)?;
-        changes.record(Event::new("environment-created").environment(name).data(&environment));
+        changes.record(
+            Event::new("environment-created")
+                .environment(name)
+                .data(&environment),
+        );
     }
     Ok(())
 }
@@ -75,7 +79,11 @@ pub async fn create(core: &Core, actor: &Actor, input: EnvironmentInput) -> ApiR
             created_at: Utc::now(),
         };
         changes.create(kind::ENVIRONMENT, &name, &environment)?;
-        changes.record(Event::new("environment-created").environment(&name).data(&environment));
+        changes.record(
+            Event::new("environment-created")
+                .environment(&name)
+                .data(&environment),
+        );
         Ok(environment)
     })
     .await
@@ -148,7 +156,11 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
             )));
         }
         changes.delete(kind::ENVIRONMENT, name, previous);
-        changes.record(Event::new("environment-deleted").environment(name).pre_data(&*previous.value));
+        changes.record(
+            Event::new("environment-deleted")
+                .environment(name)
+                .pre_data(&*previous.value),
+        );
         Ok(())
     })
     .await

@@ -34,7 +34,8 @@ pub fn event_json(event: &EventRecord) -> Value {
 pub fn filter_values(raw: &str) -> ApiResult<Vec<String>> {
     let (operator, values) = match raw.split_once(':') {
         Some((operator, rest))
-            if operator.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !operator.is_empty() =>
+            if operator.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                && !operator.is_empty() =>
         {
             (operator, rest)
         }
@@ -106,7 +107,9 @@ pub fn search_query(parameters: &[(String, String)]) -> ApiResult<EventQuery> {
                     .ok()
                     .filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit))
                     .ok_or_else(|| {
-                        ApiError::bad_data(format!("\"limit\" must be a number from 1 to {MAX_PAGE_SIZE}"))
+                        ApiError::bad_data(format!(
+                            "\"limit\" must be a number from 1 to {MAX_PAGE_SIZE}"
+                        ))
                     })?
             }
             // Unleash's UI sends these; they do not change what is returned.

@@ -94,10 +94,15 @@ pub async fn create(
     input: CreateFeature,
 ) -> ApiResult<Feature> {
     let name = input.name.clone().ok_or_else(|| {
-        ApiError::bad_data("The `/body/name` property is required. It was not present on the data you sent.")
+        ApiError::bad_data(
+            "The `/body/name` property is required. It was not present on the data you sent.",
+        )
     })?;
     validate::url_friendly_name("name", &name)?;
-    let feature_type = input.feature_type.clone().unwrap_or_else(|| "release".into());
+    let feature_type = input
+        .feature_type
+        .clone()
+        .unwrap_or_else(|| "release".into());
     validate::feature_type(&feature_type)?;
     validate::description(input.description.as_deref())?;
     tags(&input.tags)?;
@@ -130,7 +135,11 @@ pub async fn create(
             dependencies: vec![],
         };
         changes.create(kind::FEATURE, &name, &feature)?;
-        changes.record(Event::new("feature-created").feature(&feature).data(feature.metadata()));
+        changes.record(
+            Event::new("feature-created")
+                .feature(&feature)
+                .data(feature.metadata()),
+        );
         Ok(feature)
     })
     .await
@@ -197,8 +206,9 @@ pub async fn patch_metadata(
     modify(core, actor, Some(project), name, |_, feature, events| {
         let before = feature.metadata();
         let mut document = before.clone();
-        json_patch::patch(&mut document, &patch)
-            .map_err(|error| ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}")))?;
+        json_patch::patch(&mut document, &patch).map_err(|error| {
+            ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}"))
+        })?;
         let input: FeatureMetadata = serde_json::from_value(document)
             .map_err(|error| ApiError::bad_data(format!("the patched flag is invalid: {error}")))?;
         apply_metadata(feature, &input)?;
@@ -242,7 +252,12 @@ fn apply_metadata(feature: &mut Feature, input: &FeatureMetadata) -> ApiResult<(
     Ok(())
 }
 
-pub async fn archive(core: &Core, actor: &Actor, project: Option<&str>, name: &str) -> ApiResult<()> {
+pub async fn archive(
+    core: &Core,
+    actor: &Actor,
+    project: Option<&str>,
+    name: &str,
+) -> ApiResult<()> {
     modify(core, actor, project, name, |snapshot, feature, events| {
         let children: Vec<&str> = snapshot
             .features
@@ -365,22 +380,28 @@ pub async fn set_environment_variants(
     environment: &str,
     variants: Vec<Variant>,
 ) -> ApiResult<Vec<Variant>> {
-    modify(core, actor, Some(project), name, |snapshot, feature, events| {
-        environments::find(snapshot, environment)?;
-        let mut variants = variants.clone();
-        prepare_variants(&mut variants, &feature.name)?;
-        let state = feature.environment_mut(environment);
-        let before = std::mem::replace(&mut state.variants, variants.clone());
-        if before != variants {
-            events.push(
-                Event::new("feature-environment-variants-updated")
-                    .environment(environment)
-                    .data(serde_json::json!({ "variants": variants }))
-                    .pre_data(serde_json::json!({ "variants": before })),
-            );
-        }
-        Ok(variants)
-    })
+    modify(
+        core,
+        actor,
+        Some(project),
+        name,
+        |snapshot, feature, events| {
+            environments::find(snapshot, environment)?;
+            let mut variants = variants.clone();
+            prepare_variants(&mut variants, &feature.name)?;
+            let state = feature.environment_mut(environment);
+            let before = std::mem::replace(&mut state.variants, variants.clone());
+            if before != variants {
+                events.push(
+                    Event::new("feature-environment-variants-updated")
+                        .environment(environment)
+                        .data(serde_json::json!({ "variants": variants }))
+                        .pre_data(serde_json::json!({ "variants": before })),
+                );
+            }
+            Ok(variants)
+        },
+    )
     .await
 }
 
@@ -398,10 +419,12 @@ pub async fn patch_environment_variants(
     environments::find(&snapshot, environment)?;
     let mut document = serde_json::to_value(&feature.value.environment(environment).variants)
         .map_err(|error| ApiError::Internal(error.into()))?;
-    json_patch::patch(&mut document, &patch)
-        .map_err(|error| ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}")))?;
-    let variants: Vec<Variant> = serde_json::from_value(document)
-        .map_err(|error| ApiError::bad_data(format!("the patched variants are invalid: {error}")))?;
+    json_patch::patch(&mut document, &patch).map_err(|error| {
+        ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}"))
+    })?;
+    let variants: Vec<Variant> = serde_json::from_value(document).map_err(|error| {
+        ApiError::bad_data(format!("the patched variants are invalid: {error}"))
+    })?;
     set_environment_variants(core, actor, project, name, environment, variants).await
 }
 
@@ -445,7 +468,9 @@ fn tag_type_exists(snapshot: &Snapshot, tag_type: &str) -> ApiResult<()> {
     if snapshot.tag_types.contains_key(tag_type) {
         Ok(())
     } else {
-        Err(ApiError::not_found(format!("Could not find tag type {tag_type}")))
+        Err(ApiError::not_found(format!(
+            "Could not find tag type {tag_type}"
+        )))
     }
 }
 

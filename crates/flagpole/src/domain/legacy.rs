@@ -45,7 +45,9 @@ pub fn environments(core: &Core, snapshot: &Snapshot) -> Vec<String> {
         .sorted_environments()
         .into_iter()
         .map(|e| e.name.clone())
-        .filter(|name| core.legacy_environments.is_empty() || core.legacy_environments.contains(name))
+        .filter(|name| {
+            core.legacy_environments.is_empty() || core.legacy_environments.contains(name)
+        })
         .collect()
 }
 
@@ -57,7 +59,9 @@ pub fn to_json(core: &Core, snapshot: &Snapshot, feature: &Feature) -> Value {
         .map(|env| feature.environment(env).strategies)
         .unwrap_or_default()
         .iter()
-        .map(|s| json!({ "name": s.name, "parameters": s.parameters, "constraints": s.constraints }))
+        .map(
+            |s| json!({ "name": s.name, "parameters": s.parameters, "constraints": s.constraints }),
+        )
         .collect();
     json!({
         "name": feature.name,
@@ -75,10 +79,16 @@ pub fn to_json(core: &Core, snapshot: &Snapshot, feature: &Feature) -> Value {
 }
 
 /// Sets the on/off state in every legacy environment; `None` flips the current state.
-pub async fn toggle(core: &Core, actor: &Actor, name: &str, enabled: Option<bool>) -> ApiResult<Feature> {
+pub async fn toggle(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    enabled: Option<bool>,
+) -> ApiResult<Feature> {
     features::modify(core, actor, None, name, |snapshot, feature, events| {
         let legacy = environments(core, snapshot);
-        let currently = !legacy.is_empty() && legacy.iter().all(|env| feature.environment(env).enabled);
+        let currently =
+            !legacy.is_empty() && legacy.iter().all(|env| feature.environment(env).enabled);
         let target = enabled.unwrap_or(!currently);
         for environment in &legacy {
             features::toggle_in(snapshot, feature, events, environment, target)?;
@@ -89,7 +99,10 @@ pub async fn toggle(core: &Core, actor: &Actor, name: &str, enabled: Option<bool
 }
 
 pub async fn create(core: &Core, actor: &Actor, input: LegacyFeature) -> ApiResult<Feature> {
-    let project = input.project.clone().unwrap_or_else(|| DEFAULT_PROJECT.into());
+    let project = input
+        .project
+        .clone()
+        .unwrap_or_else(|| DEFAULT_PROJECT.into());
     let created = features::create(
         core,
         actor,
@@ -107,7 +120,12 @@ pub async fn create(core: &Core, actor: &Actor, input: LegacyFeature) -> ApiResu
     apply_state(core, actor, &created.name, &input).await
 }
 
-pub async fn update(core: &Core, actor: &Actor, name: &str, input: LegacyFeature) -> ApiResult<Feature> {
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    input: LegacyFeature,
+) -> ApiResult<Feature> {
     let snapshot = core.fresh().await?;
     let project = features::find_any(&snapshot, name)?.value.project.clone();
     features::update_metadata(
@@ -130,11 +148,18 @@ pub async fn update(core: &Core, actor: &Actor, name: &str, input: LegacyFeature
 }
 
 /// Applies the strategies and the on/off state of a legacy body to every legacy environment.
-async fn apply_state(core: &Core, actor: &Actor, name: &str, input: &LegacyFeature) -> ApiResult<Feature> {
+async fn apply_state(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    input: &LegacyFeature,
+) -> ApiResult<Feature> {
     features::modify(core, actor, None, name, |snapshot, feature, events| {
         let legacy = environments(core, snapshot);
         if legacy.is_empty() {
-            return Err(ApiError::bad_data("no environment is configured for the legacy API"));
+            return Err(ApiError::bad_data(
+                "no environment is configured for the legacy API",
+            ));
         }
         for environment in &legacy {
             if let Some(list) = &input.strategies {

@@ -147,7 +147,12 @@ impl ChangeSet {
         Ok(())
     }
 
-    pub fn delete<T>(&mut self, kind: &'static str, key: impl Into<String>, previous: &Versioned<T>) {
+    pub fn delete<T>(
+        &mut self,
+        kind: &'static str,
+        key: impl Into<String>,
+        previous: &Versioned<T>,
+    ) {
         self.commit.writes.push(Write::Delete {
             kind,
             key: key.into(),

@@ -34,7 +34,11 @@ pub(super) fn seed_default(changes: &mut ChangeSet) -> ApiResult<()> {
         created_at: Utc::now(),
     };
     changes.create(kind::PROJECT, DEFAULT_PROJECT, &project)?;
-    changes.record(Event::new("project-created").project(DEFAULT_PROJECT).data(&project));
+    changes.record(
+        Event::new("project-created")
+            .project(DEFAULT_PROJECT)
+            .data(&project),
+    );
     Ok(())
 }
 
@@ -52,7 +56,9 @@ pub async fn create(core: &Core, actor: &Actor, input: ProjectInput) -> ApiResul
     validate_fields(&input)?;
     core.change(actor, |snapshot, changes| {
         if snapshot.projects.contains_key(&id) {
-            return Err(ApiError::conflict(format!("A project with id {id} already exists")));
+            return Err(ApiError::conflict(format!(
+                "A project with id {id} already exists"
+            )));
         }
         let project = Project {
             id: id.clone(),
@@ -67,7 +73,12 @@ pub async fn create(core: &Core, actor: &Actor, input: ProjectInput) -> ApiResul
     .await
 }
 
-pub async fn update(core: &Core, actor: &Actor, id: &str, input: ProjectInput) -> ApiResult<Project> {
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    id: &str,
+    input: ProjectInput,
+) -> ApiResult<Project> {
     validate_fields(&input)?;
     core.change(actor, |snapshot, changes| {
         let previous = find(snapshot, id)?;
@@ -99,7 +110,11 @@ pub async fn delete(core: &Core, actor: &Actor, id: &str) -> ApiResult<()> {
             ));
         }
         changes.delete(kind::PROJECT, id, previous);
-        changes.record(Event::new("project-deleted").project(id).pre_data(&*previous.value));
+        changes.record(
+            Event::new("project-deleted")
+                .project(id)
+                .pre_data(&*previous.value),
+        );
         Ok(())
     })
     .await
@@ -110,7 +125,9 @@ fn validate_fields(input: &ProjectInput) -> ApiResult<()> {
         return Err(ApiError::bad_data("\"name\" is not allowed to be empty"));
     }
     if input.name.chars().count() > validate::MAX_NAME_LENGTH {
-        return Err(ApiError::bad_data("\"name\" must be at most 100 characters long"));
+        return Err(ApiError::bad_data(
+            "\"name\" must be at most 100 characters long",
+        ));
     }
     validate::description(input.description.as_deref())
 }

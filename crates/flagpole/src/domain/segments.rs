@@ -31,7 +31,9 @@ pub fn find(snapshot: &Snapshot, id: i64) -> ApiResult<&Versioned<Segment>> {
 
 fn check(snapshot: &Snapshot, input: &SegmentInput, own_id: Option<i64>) -> ApiResult<()> {
     if input.name.trim().is_empty() || input.name.chars().count() > validate::MAX_NAME_LENGTH {
-        return Err(ApiError::bad_data("\"name\" must be 1 to 100 characters long"));
+        return Err(ApiError::bad_data(
+            "\"name\" must be 1 to 100 characters long",
+        ));
     }
     validate::description(input.description.as_deref())?;
     validate::constraints(&input.constraints)?;
@@ -55,7 +57,11 @@ pub async fn create(core: &Core, actor: &Actor, input: SegmentInput) -> ApiResul
     core.change(actor, |snapshot, changes| {
         check(snapshot, &input, None)?;
         // Ids are handed out in order; two replicas choosing the same id conflict and retry.
-        let id = snapshot.segments.keys().next_back().map_or(1, |max| max + 1);
+        let id = snapshot
+            .segments
+            .keys()
+            .next_back()
+            .map_or(1, |max| max + 1);
         let segment = Segment {
             id,
             name: input.name.clone(),
@@ -76,7 +82,12 @@ pub async fn create(core: &Core, actor: &Actor, input: SegmentInput) -> ApiResul
     .await
 }
 
-pub async fn update(core: &Core, actor: &Actor, id: i64, input: SegmentInput) -> ApiResult<Segment> {
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    id: i64,
+    input: SegmentInput,
+) -> ApiResult<Segment> {
     core.change(actor, |snapshot, changes| {
         let previous = find(snapshot, id)?;
         check(snapshot, &input, Some(id))?;

@@ -50,7 +50,9 @@ fn prepare(snapshot: &Snapshot, feature_name: &str, strategy: &mut Strategy) -> 
     validate::strategy(strategy)?;
     for segment in &strategy.segments {
         if !snapshot.segments.contains_key(segment) {
-            return Err(ApiError::bad_data(format!("segment {segment} does not exist")));
+            return Err(ApiError::bad_data(format!(
+                "segment {segment} does not exist"
+            )));
         }
     }
     if strategy.name == "flexibleRollout" {
@@ -87,36 +89,43 @@ pub async fn add(
     environment: &str,
     mut strategy: Strategy,
 ) -> ApiResult<Strategy> {
-    features::modify(core, actor, Some(project), name, |snapshot, feature, events| {
-        environments::find(snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
-        prepare(snapshot, name, &mut strategy)?;
-        let state = feature.environment_mut(environment);
-        if state.strategies.len() >= validate::MAX_STRATEGIES {
-            return Err(ApiError::bad_data(format!(
-                "a flag may have at most {} strategies per environment",
-                validate::MAX_STRATEGIES
-            )));
-        }
-        let mut added = strategy.clone();
-        added.id = Some(ulid::Ulid::new().to_string());
-        if added.sort_order.is_none() {
-            added.sort_order = Some(
-                state
-                    .strategies
-                    .iter()
-                    .filter_map(|s| s.sort_order)
-                    .max()
-                    .map_or(0, |max| max + 1),
+    features::modify(
+        core,
+        actor,
+        Some(project),
+        name,
+        |snapshot, feature, events| {
+            environments::find(snapshot, environment)
+                .map_err(|_| unknown_environment(environment, name))?;
+            prepare(snapshot, name, &mut strategy)?;
+            let state = feature.environment_mut(environment);
+            if state.strategies.len() >= validate::MAX_STRATEGIES {
+                return Err(ApiError::bad_data(format!(
+                    "a flag may have at most {} strategies per environment",
+                    validate::MAX_STRATEGIES
+                )));
+            }
+            let mut added = strategy.clone();
+            added.id = Some(ulid::Ulid::new().to_string());
+            if added.sort_order.is_none() {
+                added.sort_order = Some(
+                    state
+                        .strategies
+                        .iter()
+                        .filter_map(|s| s.sort_order)
+                        .max()
+                        .map_or(0, |max| max + 1),
+                );
+            }
+            state.strategies.push(added.clone());
+            events.push(
+                Event::new("feature-strategy-add")
+                    .environment(environment)
+                    .data(admin_json(&added)),
             );
-        }
-        state.strategies.push(added.clone());
-        events.push(
-            Event::new("feature-strategy-add")
-                .environment(environment)
-                .data(admin_json(&added)),
-        );
-        Ok(added)
-    })
+            Ok(added)
+        },
+    )
     .await
 }
 
@@ -140,31 +149,38 @@ pub async fn update(
     id: &str,
     strategy: Strategy,
 ) -> ApiResult<Strategy> {
-    features::modify(core, actor, Some(project), name, |snapshot, feature, events| {
-        environments::find(snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
-        let state = feature.environment_mut(environment);
-        let slot = state
-            .strategies
-            .iter_mut()
-            .find(|s| s.id.as_deref() == Some(id))
-            .ok_or_else(|| unknown_strategy(id))?;
-        let mut replacement = strategy.clone();
-        prepare(snapshot, name, &mut replacement)?;
-        replacement.id = Some(id.to_owned());
-        if replacement.sort_order.is_none() {
-            replacement.sort_order = slot.sort_order;
-        }
-        let before = std::mem::replace(slot, replacement.clone());
-        if before != replacement {
-            events.push(
-                Event::new("feature-strategy-update")
-                    .environment(environment)
-                    .data(admin_json(&replacement))
-                    .pre_data(admin_json(&before)),
-            );
-        }
-        Ok(replacement)
-    })
+    features::modify(
+        core,
+        actor,
+        Some(project),
+        name,
+        |snapshot, feature, events| {
+            environments::find(snapshot, environment)
+                .map_err(|_| unknown_environment(environment, name))?;
+            let state = feature.environment_mut(environment);
+            let slot = state
+                .strategies
+                .iter_mut()
+                .find(|s| s.id.as_deref() == Some(id))
+                .ok_or_else(|| unknown_strategy(id))?;
+            let mut replacement = strategy.clone();
+            prepare(snapshot, name, &mut replacement)?;
+            replacement.id = Some(id.to_owned());
+            if replacement.sort_order.is_none() {
+                replacement.sort_order = slot.sort_order;
+            }
+            let before = std::mem::replace(slot, replacement.clone());
+            if before != replacement {
+                events.push(
+                    Event::new("feature-strategy-update")
+                        .environment(environment)
+                        .data(admin_json(&replacement))
+                        .pre_data(admin_json(&before)),
+                );
+            }
+            Ok(replacement)
+        },
+    )
     .await
 }
 
@@ -180,8 +196,9 @@ pub async fn patch(
 ) -> ApiResult<Strategy> {
     let current = get(core, project, name, environment, id).await?;
     let mut document = admin_json(&current);
-    json_patch::patch(&mut document, &patch)
-        .map_err(|error| ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}")))?;
+    json_patch::patch(&mut document, &patch).map_err(|error| {
+        ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}"))
+    })?;
     let patched: Strategy = serde_json::from_value(document)
         .map_err(|error| ApiError::bad_data(format!("the patched strategy is invalid: {error}")))?;
     update(core, actor, project, name, environment, id, patched).await
@@ -196,7 +213,8 @@ pub async fn get(
 ) -> ApiResult<Strategy> {
     let snapshot = core.fresh().await?;
     let feature = features::find(&snapshot, project, name)?;
-    environments::find(&snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
+    environments::find(&snapshot, environment)
+        .map_err(|_| unknown_environment(environment, name))?;
     feature
         .value
         .environment(environment)
@@ -214,22 +232,29 @@ pub async fn delete(
     environment: &str,
     id: &str,
 ) -> ApiResult<()> {
-    features::modify(core, actor, Some(project), name, |snapshot, feature, events| {
-        environments::find(snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
-        let state = feature.environment_mut(environment);
-        let position = state
-            .strategies
-            .iter()
-            .position(|s| s.id.as_deref() == Some(id))
-            .ok_or_else(|| unknown_strategy(id))?;
-        let removed = state.strategies.remove(position);
-        events.push(
-            Event::new("feature-strategy-remove")
-                .environment(environment)
-                .pre_data(admin_json(&removed)),
-        );
-        Ok(())
-    })
+    features::modify(
+        core,
+        actor,
+        Some(project),
+        name,
+        |snapshot, feature, events| {
+            environments::find(snapshot, environment)
+                .map_err(|_| unknown_environment(environment, name))?;
+            let state = feature.environment_mut(environment);
+            let position = state
+                .strategies
+                .iter()
+                .position(|s| s.id.as_deref() == Some(id))
+                .ok_or_else(|| unknown_strategy(id))?;
+            let removed = state.strategies.remove(position);
+            events.push(
+                Event::new("feature-strategy-remove")
+                    .environment(environment)
+                    .pre_data(admin_json(&removed)),
+            );
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -242,27 +267,34 @@ pub async fn set_sort_order(
     environment: &str,
     orders: Vec<(String, i64)>,
 ) -> ApiResult<()> {
-    features::modify(core, actor, Some(project), name, |snapshot, feature, events| {
-        environments::find(snapshot, environment).map_err(|_| unknown_environment(environment, name))?;
-        let state = feature.environment_mut(environment);
-        for (id, order) in &orders {
-            let strategy = state
-                .strategies
-                .iter_mut()
-                .find(|s| s.id.as_deref() == Some(id.as_str()))
-                .ok_or_else(|| unknown_strategy(id))?;
-            if strategy.sort_order != Some(*order) {
-                strategy.sort_order = Some(*order);
-                events.push(
-                    Event::new("feature-strategy-update")
-                        .environment(environment)
-                        .data(admin_json(strategy)),
-                );
+    features::modify(
+        core,
+        actor,
+        Some(project),
+        name,
+        |snapshot, feature, events| {
+            environments::find(snapshot, environment)
+                .map_err(|_| unknown_environment(environment, name))?;
+            let state = feature.environment_mut(environment);
+            for (id, order) in &orders {
+                let strategy = state
+                    .strategies
+                    .iter_mut()
+                    .find(|s| s.id.as_deref() == Some(id.as_str()))
+                    .ok_or_else(|| unknown_strategy(id))?;
+                if strategy.sort_order != Some(*order) {
+                    strategy.sort_order = Some(*order);
+                    events.push(
+                        Event::new("feature-strategy-update")
+                            .environment(environment)
+                            .data(admin_json(strategy)),
+                    );
+                }
             }
-        }
-        state.strategies.sort_by_key(|s| s.sort_order.unwrap_or(0));
-        Ok(())
-    })
+            state.strategies.sort_by_key(|s| s.sort_order.unwrap_or(0));
+            Ok(())
+        },
+    )
     .await
 }
 

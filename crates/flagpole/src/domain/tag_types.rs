@@ -29,7 +29,9 @@ pub fn find<'a>(snapshot: &'a Snapshot, name: &str) -> ApiResult<&'a Versioned<T
 pub fn check_name(snapshot: &Snapshot, name: &str) -> ApiResult<()> {
     validate::url_friendly_name("name", name)?;
     if snapshot.tag_types.contains_key(name) {
-        return Err(ApiError::conflict(format!("A tag type named {name} already exists")));
+        return Err(ApiError::conflict(format!(
+            "A tag type named {name} already exists"
+        )));
     }
     Ok(())
 }
@@ -54,7 +56,12 @@ pub async fn create(core: &Core, actor: &Actor, input: TagTypeInput) -> ApiResul
     .await
 }
 
-pub async fn update(core: &Core, actor: &Actor, name: &str, input: TagTypeInput) -> ApiResult<TagType> {
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    input: TagTypeInput,
+) -> ApiResult<TagType> {
     validate::description(input.description.as_deref())?;
     core.change(actor, |snapshot, changes| {
         let previous = find(snapshot, name)?;

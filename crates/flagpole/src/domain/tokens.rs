@@ -65,9 +65,15 @@ fn check_scope(
         ));
     }
     if !snapshot.environments.contains_key(&environment) {
-        return Err(ApiError::bad_data(format!("Environment={environment} does not exist")));
+        return Err(ApiError::bad_data(format!(
+            "Environment={environment} does not exist"
+        )));
     }
-    let mut projects = if projects.is_empty() { vec!["*".to_string()] } else { projects };
+    let mut projects = if projects.is_empty() {
+        vec!["*".to_string()]
+    } else {
+        projects
+    };
     projects.sort();
     projects.dedup();
     if projects.len() > 1 && projects.iter().any(|p| p == "*") {
@@ -75,7 +81,9 @@ fn check_scope(
     }
     for project in &projects {
         if project != "*" && !snapshot.projects.contains_key(project) {
-            return Err(ApiError::bad_data(format!("Project={project} does not exist")));
+            return Err(ApiError::bad_data(format!(
+                "Project={project} does not exist"
+            )));
         }
     }
     Ok(Scope {
@@ -86,7 +94,11 @@ fn check_scope(
 }
 
 /// Creates a token and returns it with its secret, which is not stored and cannot be shown again.
-pub async fn create(core: &Core, actor: &Actor, input: CreateToken) -> ApiResult<(ApiToken, Secret)> {
+pub async fn create(
+    core: &Core,
+    actor: &Actor,
+    input: CreateToken,
+) -> ApiResult<(ApiToken, Secret)> {
     let token_name = input
         .token_name
         .clone()
@@ -94,7 +106,9 @@ pub async fn create(core: &Core, actor: &Actor, input: CreateToken) -> ApiResult
         .filter(|name| !name.trim().is_empty())
         .ok_or_else(|| ApiError::bad_data("The `/body/tokenName` property is required"))?;
     if token_name.chars().count() > validate::MAX_NAME_LENGTH {
-        return Err(ApiError::bad_data("\"tokenName\" must be at most 100 characters long"));
+        return Err(ApiError::bad_data(
+            "\"tokenName\" must be at most 100 characters long",
+        ));
     }
     let token_type = TokenType::parse(&input.token_type).ok_or_else(|| {
         ApiError::bad_data(format!(
@@ -111,7 +125,12 @@ pub async fn create(core: &Core, actor: &Actor, input: CreateToken) -> ApiResult
         .or_else(|| input.project.clone().map(|p| vec![p]))
         .unwrap_or_default();
     core.change(actor, |snapshot, changes| {
-        let scope = check_scope(snapshot, token_type, projects.clone(), input.environment.clone())?;
+        let scope = check_scope(
+            snapshot,
+            token_type,
+            projects.clone(),
+            input.environment.clone(),
+        )?;
         let secret = Secret::generate(&scope.projects, &scope.environment);
         let token = ApiToken {
             token_name: token_name.clone(),

@@ -30,7 +30,9 @@ pub const FEATURE_TYPES: [(&str, &str, &str, Option<i64>); 5] = [
 /// `encodeURIComponent` leaves alone, as Unleash requires.
 pub fn url_friendly_name(field: &str, name: &str) -> ApiResult<()> {
     if name.is_empty() {
-        return Err(ApiError::bad_data(format!("\"{field}\" is not allowed to be empty")));
+        return Err(ApiError::bad_data(format!(
+            "\"{field}\" is not allowed to be empty"
+        )));
     }
     if name.chars().count() > MAX_NAME_LENGTH {
         return Err(ApiError::bad_data(format!(
@@ -80,7 +82,9 @@ pub fn constraints(constraints: &[Constraint]) -> ApiResult<()> {
 
 pub fn constraint(constraint: &Constraint) -> ApiResult<()> {
     if constraint.context_name.trim().is_empty() {
-        return Err(ApiError::bad_data("\"contextName\" is not allowed to be empty"));
+        return Err(ApiError::bad_data(
+            "\"contextName\" is not allowed to be empty",
+        ));
     }
     if constraint.context_name.chars().count() > MAX_NAME_LENGTH {
         return Err(ApiError::bad_data(format!(
@@ -134,9 +138,11 @@ pub fn constraint(constraint: &Constraint) -> ApiResult<()> {
 
 fn single_value(operator: &Operator, value: &str) -> ApiResult<()> {
     let valid = match operator {
-        Operator::NumEq | Operator::NumGt | Operator::NumGte | Operator::NumLt | Operator::NumLte => {
-            value.trim().parse::<f64>().is_ok_and(f64::is_finite)
-        }
+        Operator::NumEq
+        | Operator::NumGt
+        | Operator::NumGte
+        | Operator::NumLt
+        | Operator::NumLte => value.trim().parse::<f64>().is_ok_and(f64::is_finite),
         Operator::DateAfter | Operator::DateBefore => {
             chrono::DateTime::parse_from_rfc3339(value).is_ok()
         }
@@ -277,7 +283,11 @@ pub fn balance_variant_weights(variants: &mut [Variant]) -> ApiResult<()> {
         return Ok(());
     }
     let is_fixed = |variant: &Variant| variant.weight_type.as_deref() == Some("fix");
-    let fixed_total: u32 = variants.iter().filter(|v| is_fixed(v)).map(|v| v.weight).sum();
+    let fixed_total: u32 = variants
+        .iter()
+        .filter(|v| is_fixed(v))
+        .map(|v| v.weight)
+        .sum();
     if fixed_total > 1000 {
         return Err(ApiError::bad_data(
             "the fixed variant weights add up to more than 1000",
@@ -344,7 +354,11 @@ mod tests {
             weight_type: Some(if fixed { "fix" } else { "variable" }.into()),
             overrides: vec![],
         };
-        let mut variants = vec![variant("a", 0, false), variant("b", 0, false), variant("c", 100, true)];
+        let mut variants = vec![
+            variant("a", 0, false),
+            variant("b", 0, false),
+            variant("c", 100, true),
+        ];
         balance_variant_weights(&mut variants).unwrap();
         let weights: Vec<u32> = variants.iter().map(|v| v.weight).collect();
         assert_eq!(weights, vec![450, 450, 100]);

@@ -145,7 +145,9 @@ pub(super) async fn search(
         next,
         next + 1
     );
-    let rows = sqlx::query_with(&page_sql, arguments).fetch_all(pool).await?;
+    let rows = sqlx::query_with(&page_sql, arguments)
+        .fetch_all(pool)
+        .await?;
     let events = rows
         .into_iter()
         .map(|row| {

@@ -164,12 +164,16 @@ impl Store {
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("src/store/migrations/sqlite")
-                .run(&self.pool)
-                .await?,
-            Backend::Postgres => sqlx::migrate!("src/store/migrations/postgres")
-                .run(&self.pool)
-                .await?,
+            Backend::Sqlite => {
+                sqlx::migrate!("src/store/migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("src/store/migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -306,10 +310,13 @@ mod tests {
     #[test]
     fn both_backends_have_the_same_migrations() {
         let names = |dir: &str| -> BTreeSet<String> {
-            std::fs::read_dir(format!("{}/src/store/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
-                .unwrap()
-                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
+            std::fs::read_dir(format!(
+                "{}/src/store/migrations/{dir}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
         };
         assert_eq!(names("sqlite"), names("postgres"));
     }

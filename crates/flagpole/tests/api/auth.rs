@@ -9,7 +9,9 @@ pub async fn missing_unknown_and_wrong_kind_of_token(backend: Backend) {
     let (status, body) = app.call(Method::GET, path, None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["name"], "AuthenticationRequired");
-    let (status, body) = app.call(Method::GET, path, Some("*:*.not-a-real-token"), None).await;
+    let (status, body) = app
+        .call(Method::GET, path, Some("*:*.not-a-real-token"), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["name"], "UnauthorizedError");
 
@@ -29,12 +31,22 @@ pub async fn missing_unknown_and_wrong_kind_of_token(backend: Backend) {
         // Nor can they write.
         let before = app.event_count().await;
         let (status, _) = app
-            .call(Method::POST, path, Some(token), Some(json!({"name": "sneaky"})))
+            .call(
+                Method::POST,
+                path,
+                Some(token),
+                Some(json!({"name": "sneaky"})),
+            )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(app.event_count().await, before);
         let (status, _) = app
-            .call(Method::POST, "/api/admin/api-tokens", Some(token), Some(json!({"tokenName": "x", "type": "admin"})))
+            .call(
+                Method::POST,
+                "/api/admin/api-tokens",
+                Some(token),
+                Some(json!({"tokenName": "x", "type": "admin"})),
+            )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
@@ -42,7 +54,10 @@ pub async fn missing_unknown_and_wrong_kind_of_token(backend: Backend) {
 
 pub async fn bearer_prefix_is_accepted(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
-    for header in [format!("Bearer {ADMIN_TOKEN}"), format!("bearer {ADMIN_TOKEN}")] {
+    for header in [
+        format!("Bearer {ADMIN_TOKEN}"),
+        format!("bearer {ADMIN_TOKEN}"),
+    ] {
         let (status, _) = app
             .call(Method::GET, "/api/admin/projects", Some(&header), None)
             .await;
@@ -55,18 +70,31 @@ pub async fn revoked_and_expired_tokens_stop_at_once(backend: Backend) {
     let token = app
         .create_token(json!({"tokenName": "short-lived", "type": "admin"}))
         .await;
-    let (status, _) = app.call(Method::GET, "/api/admin/projects", Some(&token), None).await;
+    let (status, _) = app
+        .call(Method::GET, "/api/admin/projects", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
-        .admin(Method::DELETE, &format!("/api/admin/api-tokens/{token}"), None)
+        .admin(
+            Method::DELETE,
+            &format!("/api/admin/api-tokens/{token}"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     // Immediately: no cache window.
-    let (status, _) = app.call(Method::GET, "/api/admin/projects", Some(&token), None).await;
+    let (status, _) = app
+        .call(Method::GET, "/api/admin/projects", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let events = app.get("/api/admin/search/events?type=api-token-deleted").await;
+    let events = app
+        .get("/api/admin/search/events?type=api-token-deleted")
+        .await;
     assert_eq!(events["total"], 1);
-    assert!(!events.to_string().contains(&token), "the secret must not be in the log");
+    assert!(
+        !events.to_string().contains(&token),
+        "the secret must not be in the log"
+    );
 
     // Expiry: set it to the near future, and the token stops working when it passes.
     let token = app
@@ -81,9 +109,13 @@ pub async fn revoked_and_expired_tokens_stop_at_once(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = app.call(Method::GET, "/api/admin/projects", Some(&token), None).await;
+    let (status, _) = app
+        .call(Method::GET, "/api/admin/projects", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    let (status, _) = app.call(Method::GET, "/api/admin/projects", Some(&token), None).await;
+    let (status, _) = app
+        .call(Method::GET, "/api/admin/projects", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

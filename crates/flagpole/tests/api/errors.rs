@@ -10,23 +10,42 @@ pub async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
     let create = "/api/admin/projects/default/features";
 
     let (status, body) = app
-        .admin(Method::POST, create, Some(json!({"name": "bad name with spaces!"})))
+        .admin(
+            Method::POST,
+            create,
+            Some(json!({"name": "bad name with spaces!"})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["name"], "BadDataError");
-    assert!(body["details"][0]["message"].as_str().unwrap().contains("URL friendly"));
+    assert!(body["details"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("URL friendly"));
     assert!(body["id"].is_string());
 
-    let (status, body) = app.admin(Method::POST, create, Some(json!({"description": "no name"}))).await;
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            create,
+            Some(json!({"description": "no name"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 
-    let (status, body) = app.admin(Method::POST, create, Some(json!({"name": "Demo"}))).await;
+    let (status, body) = app
+        .admin(Method::POST, create, Some(json!({"name": "Demo"})))
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["name"], "NameExistsError");
     assert_eq!(body["message"], "A flag with that name already exists");
 
     let (status, _) = app
-        .admin(Method::POST, create, Some(json!({"name": "typed", "type": "nonsense"})))
+        .admin(
+            Method::POST,
+            create,
+            Some(json!({"name": "typed", "type": "nonsense"})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
@@ -54,7 +73,8 @@ pub async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
     assert_eq!(body["name"], "ContentTypeError");
 
     // Invalid strategies: unknown operator, bad rollout, bad semver, bad CIDR, unknown segment.
-    let strategies = "/api/admin/projects/default/features/Demo/environments/development/strategies";
+    let strategies =
+        "/api/admin/projects/default/features/Demo/environments/development/strategies";
     let invalid = [
         json!({"name": "flexibleRollout", "constraints": [{"contextName": "userId", "operator": "NOT_AN_OPERATOR", "values": ["1"]}]}),
         json!({"name": "flexibleRollout", "parameters": {"rollout": "150"}}),
@@ -66,14 +86,19 @@ pub async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
         json!({"name": ""}),
     ];
     for body in invalid {
-        let (status, response) = app.admin(Method::POST, strategies, Some(body.clone())).await;
+        let (status, response) = app
+            .admin(Method::POST, strategies, Some(body.clone()))
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {response}");
     }
     let (status, body) = app
         .admin(Method::POST, strategies, Some(json!({"name": "flexibleRollout", "constraints": [{"contextName": "userId", "operator": "NOT_AN_OPERATOR", "values": ["1"]}]})))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["details"][0]["message"].as_str().unwrap().contains("NOT_AN_OPERATOR"));
+    assert!(body["details"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("NOT_AN_OPERATOR"));
 
     // Nothing above changed anything.
     assert_eq!(app.event_count().await, before);
@@ -86,28 +111,53 @@ pub async fn unknown_things_are_404(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     app.create_flag("Demo").await;
     let (status, body) = app
-        .admin(Method::POST, "/api/admin/projects/default/features/does-not-exist/environments/development/on", None)
+        .admin(
+            Method::POST,
+            "/api/admin/projects/default/features/does-not-exist/environments/development/on",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["message"], "There's no feature named \"does-not-exist\" in project \"default\".");
+    assert_eq!(
+        body["message"],
+        "There's no feature named \"does-not-exist\" in project \"default\"."
+    );
     let (status, body) = app
-        .admin(Method::POST, "/api/admin/projects/default/features/Demo/environments/nope/on", None)
+        .admin(
+            Method::POST,
+            "/api/admin/projects/default/features/Demo/environments/nope/on",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["message"], "Could not find environment nope for feature: Demo");
+    assert_eq!(
+        body["message"],
+        "Could not find environment nope for feature: Demo"
+    );
     let (status, body) = app
-        .admin(Method::POST, "/api/admin/projects/nope/features", Some(json!({"name": "x-in-nope"})))
+        .admin(
+            Method::POST,
+            "/api/admin/projects/nope/features",
+            Some(json!({"name": "x-in-nope"})),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["message"], "Active project with id nope does not exist");
+    assert_eq!(
+        body["message"],
+        "Active project with id nope does not exist"
+    );
     let (status, body) = app.admin(Method::GET, "/api/admin/nope", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["name"], "NotFoundError");
-    let (status, _) = app.admin(Method::POST, "/api/admin/features/ghost/toggle/on", None).await;
+    let (status, _) = app
+        .admin(Method::POST, "/api/admin/features/ghost/toggle/on", None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.admin(Method::GET, "/api/admin/segments/42", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.admin(Method::GET, "/api/admin/segments/not-a-number", None).await;
+    let (status, _) = app
+        .admin(Method::GET, "/api/admin/segments/not-a-number", None)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -127,7 +177,11 @@ pub async fn limits_give_413_and_400(backend: Backend) {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     let long_name = "x".repeat(101);
     let (status, _) = app
-        .admin(Method::POST, "/api/admin/projects/default/features", Some(json!({"name": long_name})))
+        .admin(
+            Method::POST,
+            "/api/admin/projects/default/features",
+            Some(json!({"name": long_name})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = app

@@ -8,10 +8,20 @@ pub async fn search_filters_and_pages(backend: Backend) {
     for name in ["alpha", "beta", "gamma"] {
         app.create_flag(name).await;
     }
-    app.post("/api/admin/projects", json!({"id": "other", "name": "Other"})).await;
-    app.post("/api/admin/projects/other/features", json!({"name": "delta"})).await;
+    app.post(
+        "/api/admin/projects",
+        json!({"id": "other", "name": "Other"}),
+    )
+    .await;
+    app.post(
+        "/api/admin/projects/other/features",
+        json!({"name": "delta"}),
+    )
+    .await;
 
-    let created = app.get("/api/admin/search/events?type=IS:feature-created").await;
+    let created = app
+        .get("/api/admin/search/events?type=IS:feature-created")
+        .await;
     assert_eq!(created["total"], 4);
     let some = app
         .get("/api/admin/search/events?feature=IS_ANY_OF:alpha,gamma")
@@ -25,11 +35,15 @@ pub async fn search_filters_and_pages(backend: Backend) {
         .map(|e| e["type"].as_str().unwrap())
         .collect();
     assert_eq!(types, vec!["feature-created", "project-created"]);
-    let by_token = app.get("/api/admin/search/events?createdBy=IS:init-admin&type=feature-created").await;
+    let by_token = app
+        .get("/api/admin/search/events?createdBy=IS:init-admin&type=feature-created")
+        .await;
     assert_eq!(by_token["total"], 4);
 
     // Paging: newest first, offset and limit.
-    let page1 = app.get("/api/admin/search/events?type=feature-created&limit=3").await;
+    let page1 = app
+        .get("/api/admin/search/events?type=feature-created&limit=3")
+        .await;
     let page2 = app
         .get("/api/admin/search/events?type=feature-created&limit=3&offset=3")
         .await;
@@ -48,11 +62,19 @@ pub async fn search_filters_and_pages(backend: Backend) {
     // Dates: today holds everything, tomorrow nothing.
     let today = chrono::Utc::now().date_naive();
     let tomorrow = today.succ_opt().unwrap();
-    let all = app.get(&format!("/api/admin/search/events?from=IS:{today}&to=IS:{today}")).await;
+    let all = app
+        .get(&format!(
+            "/api/admin/search/events?from=IS:{today}&to=IS:{today}"
+        ))
+        .await;
     assert!(all["total"].as_i64().unwrap() >= 4);
-    let none = app.get(&format!("/api/admin/search/events?from=IS:{tomorrow}")).await;
+    let none = app
+        .get(&format!("/api/admin/search/events?from=IS:{tomorrow}"))
+        .await;
     assert_eq!(none["total"], 0);
-    let (status, _) = app.admin(Method::GET, "/api/admin/search/events?from=soon", None).await;
+    let (status, _) = app
+        .admin(Method::GET, "/api/admin/search/events?from=soon", None)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // The older endpoints.

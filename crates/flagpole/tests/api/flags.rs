@@ -113,8 +113,10 @@ pub async fn strategies_with_constraints_and_segments(backend: Backend) {
         .admin(
             Method::PATCH,
             &format!("{base}/{id}"),
-            Some(json!([{"op": "replace", "path": "/disabled", "value": true},
-                        {"op": "replace", "path": "/title", "value": "off for now"}])),
+            Some(
+                json!([{"op": "replace", "path": "/disabled", "value": true},
+                        {"op": "replace", "path": "/title", "value": "off for now"}]),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
@@ -123,20 +125,34 @@ pub async fn strategies_with_constraints_and_segments(backend: Backend) {
 
     // A segment in use cannot be deleted; once unused it can.
     let (status, _) = app
-        .admin(Method::PUT, &format!("{base}/{id}"), Some(json!({"name": "default", "segments": [segment_id]})))
+        .admin(
+            Method::PUT,
+            &format!("{base}/{id}"),
+            Some(json!({"name": "default", "segments": [segment_id]})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
-        .admin(Method::DELETE, &format!("/api/admin/segments/{segment_id}"), None)
+        .admin(
+            Method::DELETE,
+            &format!("/api/admin/segments/{segment_id}"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
-    let (status, _) = app.admin(Method::DELETE, &format!("{base}/{id}"), None).await;
+    let (status, _) = app
+        .admin(Method::DELETE, &format!("{base}/{id}"), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.admin(Method::GET, &format!("{base}/{id}"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app
-        .admin(Method::DELETE, &format!("/api/admin/segments/{segment_id}"), None)
+        .admin(
+            Method::DELETE,
+            &format!("/api/admin/segments/{segment_id}"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
@@ -204,7 +220,11 @@ pub async fn variants_are_balanced_and_patchable(backend: Backend) {
 
     // Duplicate names are refused.
     let (status, _) = app
-        .admin(Method::PUT, path, Some(json!([{"name": "a"}, {"name": "a"}])))
+        .admin(
+            Method::PUT,
+            path,
+            Some(json!([{"name": "a"}, {"name": "a"}])),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
@@ -228,8 +248,10 @@ pub async fn metadata_put_and_json_patch(backend: Backend) {
         .admin(
             Method::PATCH,
             path,
-            Some(json!([{"op": "replace", "path": "/description", "value": "patched"},
-                        {"op": "replace", "path": "/impressionData", "value": true}])),
+            Some(
+                json!([{"op": "replace", "path": "/description", "value": "patched"},
+                        {"op": "replace", "path": "/impressionData", "value": true}]),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -248,7 +270,11 @@ pub async fn metadata_put_and_json_patch(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = app
-        .admin(Method::PATCH, path, Some(json!([{"op": "test", "path": "/stale", "value": false}])))
+        .admin(
+            Method::PATCH,
+            path,
+            Some(json!([{"op": "test", "path": "/stale", "value": false}])),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(app.event_count().await, before);
@@ -265,33 +291,58 @@ pub async fn archive_revive_and_delete(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     app.create_flag("old").await;
     let (status, _) = app
-        .admin(Method::DELETE, "/api/admin/projects/default/features/old", None)
+        .admin(
+            Method::DELETE,
+            "/api/admin/projects/default/features/old",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let (status, _) = app
-        .admin(Method::GET, "/api/admin/projects/default/features/old", None)
+        .admin(
+            Method::GET,
+            "/api/admin/projects/default/features/old",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let archived = app.get("/api/admin/archive/features").await;
     assert_eq!(archived["features"][0]["name"], "old");
     // An archived flag keeps its name.
     let (status, _) = app
-        .admin(Method::POST, "/api/admin/projects/default/features", Some(json!({"name": "old"})))
+        .admin(
+            Method::POST,
+            "/api/admin/projects/default/features",
+            Some(json!({"name": "old"})),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 
-    let (status, _) = app.admin(Method::POST, "/api/admin/archive/revive/old", None).await;
+    let (status, _) = app
+        .admin(Method::POST, "/api/admin/archive/revive/old", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     app.get("/api/admin/projects/default/features/old").await;
 
     // Only archived flags can be deleted for good.
-    let (status, _) = app.admin(Method::DELETE, "/api/admin/archive/old", None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    app.admin(Method::DELETE, "/api/admin/projects/default/features/old", None)
+    let (status, _) = app
+        .admin(Method::DELETE, "/api/admin/archive/old", None)
         .await;
-    let (status, _) = app.admin(Method::DELETE, "/api/admin/archive/old", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.admin(
+        Method::DELETE,
+        "/api/admin/projects/default/features/old",
+        None,
+    )
+    .await;
+    let (status, _) = app
+        .admin(Method::DELETE, "/api/admin/archive/old", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.get("/api/admin/archive/features").await["features"], json!([]));
+    assert_eq!(
+        app.get("/api/admin/archive/features").await["features"],
+        json!([])
+    );
     // The name is free again, and the history stays.
     app.create_flag("old").await;
     let events = app.get("/api/admin/events/old").await;
@@ -320,7 +371,11 @@ pub async fn dependencies_between_flags(backend: Backend) {
     app.create_flag("child").await;
     let path = "/api/admin/projects/default/features/child/dependencies";
     let (status, body) = app
-        .admin(Method::POST, path, Some(json!({"feature": "parent", "variants": ["a"]})))
+        .admin(
+            Method::POST,
+            path,
+            Some(json!({"feature": "parent", "variants": ["a"]})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let child = app.get("/api/admin/projects/default/features/child").await;
@@ -332,7 +387,11 @@ pub async fn dependencies_between_flags(backend: Backend) {
 
     // No cycles, no self-dependency, no unknown parent, and a parent cannot be archived.
     let (status, _) = app
-        .admin(Method::POST, "/api/admin/projects/default/features/parent/dependencies", Some(json!({"feature": "child"})))
+        .admin(
+            Method::POST,
+            "/api/admin/projects/default/features/parent/dependencies",
+            Some(json!({"feature": "child"})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = app
@@ -344,7 +403,11 @@ pub async fn dependencies_between_flags(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = app
-        .admin(Method::DELETE, "/api/admin/projects/default/features/parent", None)
+        .admin(
+            Method::DELETE,
+            "/api/admin/projects/default/features/parent",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
@@ -384,7 +447,13 @@ pub async fn concurrent_changes_all_apply_with_one_event_each(backend: Backend) 
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["parameters"]["userIds"].as_str().unwrap().parse().unwrap())
+        .map(|s| {
+            s["parameters"]["userIds"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
     users.sort();
     assert_eq!(users, (0..writers).collect::<Vec<i64>>());
@@ -403,7 +472,9 @@ pub async fn state_survives_a_restart(backend: Backend) {
         .create_token(json!({"tokenName": "sdk", "type": "client", "environment": "development"}))
         .await;
     let app = app.restart(serve_args()).await;
-    let flag = app.get("/api/admin/projects/default/features/durable").await;
+    let flag = app
+        .get("/api/admin/projects/default/features/durable")
+        .await;
     assert_eq!(flag["environments"][0]["enabled"], true);
     let tokens = app.get("/api/admin/api-tokens").await;
     let names: Vec<&str> = tokens["tokens"]

@@ -57,8 +57,13 @@ async fn fresh_database(backend: &Backend) -> (DatabaseArgs, Option<tempfile::Te
             (args, Some(dir))
         }
         Backend::Postgres(url) => {
-            let name = format!("flagpole_test_{}", ulid::Ulid::new().to_string().to_lowercase());
-            let mut admin = sqlx::PgConnection::connect(url).await.expect("connect to TEST_DATABASE_URL");
+            let name = format!(
+                "flagpole_test_{}",
+                ulid::Ulid::new().to_string().to_lowercase()
+            );
+            let mut admin = sqlx::PgConnection::connect(url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
             sqlx::query(&format!("create database {name}"))
                 .execute(&mut admin)
                 .await
@@ -105,7 +110,9 @@ impl TestApp {
 
     /// Starts a server on an existing database.
     pub async fn start(database: DatabaseArgs, serve: ServeArgs) -> TestApp {
-        let server = Server::build(&database, &serve).await.expect("server starts");
+        let server = Server::build(&database, &serve)
+            .await
+            .expect("server starts");
         let address = server.local_addr().expect("bound");
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -174,7 +181,12 @@ impl TestApp {
         (status, json)
     }
 
-    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.call(method, path, Some(ADMIN_TOKEN), body).await
     }
 

@@ -8,7 +8,12 @@ fn enabled_by_environment(flag: &serde_json::Value) -> Vec<(String, bool)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["name"].as_str().unwrap().to_string(), e["enabled"].as_bool().unwrap()))
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["enabled"].as_bool().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -31,12 +36,17 @@ pub async fn legacy_endpoints_act_on_every_environment(backend: Backend) {
     assert_eq!(created["project"], "default");
     assert_eq!(created["strategies"][0]["name"], "userWithId");
 
-    let flag = app.get("/api/admin/projects/default/features/old-school").await;
+    let flag = app
+        .get("/api/admin/projects/default/features/old-school")
+        .await;
     assert_eq!(
         enabled_by_environment(&flag),
         vec![("development".into(), true), ("production".into(), true)]
     );
-    assert_eq!(flag["environments"][1]["strategies"][0]["parameters"]["userIds"], "1,2");
+    assert_eq!(
+        flag["environments"][1]["strategies"][0]["parameters"]["userIds"],
+        "1,2"
+    );
 
     let legacy = app.get("/api/admin/features/old-school").await;
     assert_eq!(legacy["enabled"], true);
@@ -45,7 +55,11 @@ pub async fn legacy_endpoints_act_on_every_environment(backend: Backend) {
     assert_eq!(listed["features"][0]["name"], "old-school");
 
     let (status, toggled) = app
-        .admin(Method::POST, "/api/admin/features/old-school/toggle/off", None)
+        .admin(
+            Method::POST,
+            "/api/admin/features/old-school/toggle/off",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(toggled["enabled"], false);
@@ -58,17 +72,24 @@ pub async fn legacy_endpoints_act_on_every_environment(backend: Backend) {
         .admin(
             Method::PUT,
             "/api/admin/features/old-school",
-            Some(json!({"name": "old-school", "description": "updated", "enabled": false,
-                        "strategies": [{"name": "default"}]})),
+            Some(
+                json!({"name": "old-school", "description": "updated", "enabled": false,
+                        "strategies": [{"name": "default"}]}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     assert_eq!(updated["description"], "updated");
     assert_eq!(updated["enabled"], false);
-    assert_eq!(updated["strategies"], json!([{"name": "default", "parameters": {}, "constraints": []}]));
+    assert_eq!(
+        updated["strategies"],
+        json!([{"name": "default", "parameters": {}, "constraints": []}])
+    );
 
     // Every legacy change is in the audit log.
-    let events = app.get("/api/admin/search/events?feature=old-school&limit=100").await;
+    let events = app
+        .get("/api/admin/search/events?feature=old-school&limit=100")
+        .await;
     let count = |kind: &str| {
         events["events"]
             .as_array()
@@ -86,7 +107,9 @@ pub async fn legacy_endpoints_act_on_every_environment(backend: Backend) {
         .admin(Method::DELETE, "/api/admin/features/old-school", None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = app.admin(Method::GET, "/api/admin/features/old-school", None).await;
+    let (status, _) = app
+        .admin(Method::GET, "/api/admin/features/old-school", None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 

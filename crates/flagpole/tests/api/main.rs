@@ -1,6 +1,8 @@
 //! Black-box HTTP tests. Every behaviour test runs against SQLite, and against PostgreSQL when
 //! `TEST_DATABASE_URL` is set (each test on its own new database).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod errors;
 mod events;

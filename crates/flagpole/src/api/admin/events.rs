@@ -19,7 +19,9 @@ pub async fn list(
     let query = search_query(&parameters)?;
     let (events, total) = state.core.store.events(&query).await?;
     let events: Vec<Value> = events.iter().map(event_json).collect();
-    Ok(Json(json!({ "version": 1, "events": events, "totalEvents": total })))
+    Ok(Json(
+        json!({ "version": 1, "events": events, "totalEvents": total }),
+    ))
 }
 
 pub async fn for_feature(

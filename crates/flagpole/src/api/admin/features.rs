@@ -63,7 +63,10 @@ pub async fn update(
     ApiJson(input): ApiJson<FeatureMetadata>,
 ) -> ApiResult<Json<Value>> {
     let feature = domain::update_metadata(&state.core, &auth.actor, &project, &name, input).await?;
-    Ok(Json(domain::admin_json(&state.core.snapshot.current(), &feature)))
+    Ok(Json(domain::admin_json(
+        &state.core.snapshot.current(),
+        &feature,
+    )))
 }
 
 pub async fn patch(
@@ -73,7 +76,10 @@ pub async fn patch(
     ApiJson(patch): ApiJson<json_patch::Patch>,
 ) -> ApiResult<Json<Value>> {
     let feature = domain::patch_metadata(&state.core, &auth.actor, &project, &name, patch).await?;
-    Ok(Json(domain::admin_json(&state.core.snapshot.current(), &feature)))
+    Ok(Json(domain::admin_json(
+        &state.core.snapshot.current(),
+        &feature,
+    )))
 }
 
 pub async fn archive(
@@ -111,8 +117,15 @@ pub async fn toggle_on(
     State(state): State<AppState>,
     Path((project, name, environment)): EnvironmentPath,
 ) -> ApiResult<StatusCode> {
-    domain::set_environment_enabled(&state.core, &auth.actor, Some(&project), &name, &environment, true)
-        .await?;
+    domain::set_environment_enabled(
+        &state.core,
+        &auth.actor,
+        Some(&project),
+        &name,
+        &environment,
+        true,
+    )
+    .await?;
     Ok(StatusCode::OK)
 }
 
@@ -121,8 +134,15 @@ pub async fn toggle_off(
     State(state): State<AppState>,
     Path((project, name, environment)): EnvironmentPath,
 ) -> ApiResult<StatusCode> {
-    domain::set_environment_enabled(&state.core, &auth.actor, Some(&project), &name, &environment, false)
-        .await?;
+    domain::set_environment_enabled(
+        &state.core,
+        &auth.actor,
+        Some(&project),
+        &name,
+        &environment,
+        false,
+    )
+    .await?;
     Ok(StatusCode::OK)
 }
 
@@ -150,8 +170,15 @@ pub async fn add_strategy(
     Path((project, name, environment)): EnvironmentPath,
     ApiJson(strategy): ApiJson<Strategy>,
 ) -> ApiResult<Json<Value>> {
-    let added =
-        strategies::add(&state.core, &auth.actor, &project, &name, &environment, strategy).await?;
+    let added = strategies::add(
+        &state.core,
+        &auth.actor,
+        &project,
+        &name,
+        &environment,
+        strategy,
+    )
+    .await?;
     Ok(Json(strategies::admin_json(&added)))
 }
 
@@ -189,9 +216,16 @@ pub async fn patch_strategy(
     Path((project, name, environment, id)): StrategyPath,
     ApiJson(patch): ApiJson<json_patch::Patch>,
 ) -> ApiResult<Json<Value>> {
-    let updated =
-        strategies::patch(&state.core, &auth.actor, &project, &name, &environment, &id, patch)
-            .await?;
+    let updated = strategies::patch(
+        &state.core,
+        &auth.actor,
+        &project,
+        &name,
+        &environment,
+        &id,
+        patch,
+    )
+    .await?;
     Ok(Json(strategies::admin_json(&updated)))
 }
 
@@ -218,8 +252,15 @@ pub async fn set_strategy_sort_order(
     ApiJson(orders): ApiJson<Vec<SortOrder>>,
 ) -> ApiResult<StatusCode> {
     let orders = orders.into_iter().map(|o| (o.id, o.sort_order)).collect();
-    strategies::set_sort_order(&state.core, &auth.actor, &project, &name, &environment, orders)
-        .await?;
+    strategies::set_sort_order(
+        &state.core,
+        &auth.actor,
+        &project,
+        &name,
+        &environment,
+        orders,
+    )
+    .await?;
     Ok(StatusCode::OK)
 }
 
@@ -235,7 +276,10 @@ pub async fn get_variants(
     let snapshot = state.core.fresh().await?;
     let feature = domain::find(&snapshot, &project, &name)?;
     environments::find(&snapshot, &environment)?;
-    Ok(variants_json(&name, &feature.value.environment(&environment).variants))
+    Ok(variants_json(
+        &name,
+        &feature.value.environment(&environment).variants,
+    ))
 }
 
 pub async fn put_variants(
@@ -395,9 +439,14 @@ pub async fn update_tags(
     Path(name): Path<String>,
     ApiJson(changes): ApiJson<TagChanges>,
 ) -> ApiResult<Json<Value>> {
-    let tags =
-        domain::update_tags(&state.core, &auth.actor, &name, changes.added_tags, changes.removed_tags)
-            .await?;
+    let tags = domain::update_tags(
+        &state.core,
+        &auth.actor,
+        &name,
+        changes.added_tags,
+        changes.removed_tags,
+    )
+    .await?;
     Ok(Json(json!({ "version": 1, "tags": tags })))
 }
 
@@ -410,4 +459,3 @@ pub async fn remove_tag(
     domain::update_tags(&state.core, &auth.actor, &name, vec![], vec![tag]).await?;
     Ok(StatusCode::OK)
 }
-

@@ -31,7 +31,11 @@ pub async fn get_one(
 ) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let feature = features::find_any(&snapshot, &name)?;
-    Ok(Json(legacy::to_json(&state.core, &snapshot, &feature.value)))
+    Ok(Json(legacy::to_json(
+        &state.core,
+        &snapshot,
+        &feature.value,
+    )))
 }
 
 pub async fn create(
@@ -51,7 +55,11 @@ pub async fn update(
     ApiJson(input): ApiJson<LegacyFeature>,
 ) -> ApiResult<Json<Value>> {
     let feature = legacy::update(&state.core, &auth.actor, &name, input).await?;
-    Ok(Json(legacy::to_json(&state.core, &state.core.snapshot.current(), &feature)))
+    Ok(Json(legacy::to_json(
+        &state.core,
+        &state.core.snapshot.current(),
+        &feature,
+    )))
 }
 
 pub async fn archive(
@@ -70,7 +78,11 @@ async fn toggle_to(
     enabled: Option<bool>,
 ) -> ApiResult<Json<Value>> {
     let feature = legacy::toggle(&state.core, &auth.actor, name, enabled).await?;
-    Ok(Json(legacy::to_json(&state.core, &state.core.snapshot.current(), &feature)))
+    Ok(Json(legacy::to_json(
+        &state.core,
+        &state.core.snapshot.current(),
+        &feature,
+    )))
 }
 
 pub async fn toggle(

@@ -15,7 +15,11 @@ use crate::error::{ApiError, ApiResult};
 
 pub async fn list_tag_types(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
-    let list: Vec<_> = snapshot.tag_types.values().map(|t| t.value.as_ref()).collect();
+    let list: Vec<_> = snapshot
+        .tag_types
+        .values()
+        .map(|t| t.value.as_ref())
+        .collect();
     Ok(Json(json!({ "version": 1, "tagTypes": list })))
 }
 
@@ -26,7 +30,9 @@ pub async fn get_tag_type(
 ) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let tag_type = tag_types::find(&snapshot, &name)?;
-    Ok(Json(json!({ "version": 1, "tagType": tag_type.value.as_ref() })))
+    Ok(Json(
+        json!({ "version": 1, "tagType": tag_type.value.as_ref() }),
+    ))
 }
 
 pub async fn create_tag_type(
@@ -43,7 +49,9 @@ pub async fn validate_tag_type(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<TagTypeInput>,
 ) -> ApiResult<Json<Value>> {
-    let name = input.name.ok_or_else(|| ApiError::bad_data("\"name\" is required"))?;
+    let name = input
+        .name
+        .ok_or_else(|| ApiError::bad_data("\"name\" is required"))?;
     let snapshot = state.core.fresh().await?;
     tag_types::check_name(&snapshot, &name)?;
     Ok(Json(json!({ "valid": true, "tagType": { "name": name } })))
@@ -84,7 +92,12 @@ pub async fn list_context(_: AdminAuth, State(state): State<AppState>) -> ApiRes
             })
         })
         .collect();
-    list.extend(snapshot.context_fields.values().map(|f| json!(f.value.as_ref())));
+    list.extend(
+        snapshot
+            .context_fields
+            .values()
+            .map(|f| json!(f.value.as_ref())),
+    );
     Ok(Json(Value::Array(list)))
 }
 
@@ -94,7 +107,9 @@ pub async fn get_context(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
-    Ok(Json(json!(context_fields::find(&snapshot, &name)?.value.as_ref())))
+    Ok(Json(json!(context_fields::find(&snapshot, &name)?
+        .value
+        .as_ref())))
 }
 
 pub async fn create_context(

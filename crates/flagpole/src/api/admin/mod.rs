@@ -65,7 +65,10 @@ pub fn router() -> Router<AppState> {
         .route("/features/validate", post(features::validate_name))
         // Archive.
         .route("/archive/features", get(features::list_archived))
-        .route("/archive/features/{project}", get(features::list_archived_in_project))
+        .route(
+            "/archive/features/{project}",
+            get(features::list_archived_in_project),
+        )
         .route("/archive/revive/{feature}", post(features::revive))
         .route("/archive/{feature}", delete(features::delete_archived))
         // Tags on flags.
@@ -83,7 +86,9 @@ pub fn router() -> Router<AppState> {
         .route("/features", get(legacy::list).post(legacy::create))
         .route(
             "/features/{feature}",
-            get(legacy::get_one).put(legacy::update).delete(legacy::archive),
+            get(legacy::get_one)
+                .put(legacy::update)
+                .delete(legacy::archive),
         )
         .route("/features/{feature}/toggle", post(legacy::toggle))
         .route("/features/{feature}/toggle/on", post(legacy::toggle_on))
@@ -106,8 +111,14 @@ pub fn router() -> Router<AppState> {
                 .put(projects::update_environment)
                 .delete(projects::delete_environment),
         )
-        .route("/environments/{environment}/on", post(projects::enable_environment))
-        .route("/environments/{environment}/off", post(projects::disable_environment))
+        .route(
+            "/environments/{environment}/on",
+            post(projects::enable_environment),
+        )
+        .route(
+            "/environments/{environment}/off",
+            post(projects::disable_environment),
+        )
         // Segments.
         .route("/segments", get(segments::list).post(segments::create))
         .route(
@@ -117,7 +128,10 @@ pub fn router() -> Router<AppState> {
                 .delete(segments::delete),
         )
         // Tag types, context fields, feature types.
-        .route("/tag-types", get(metadata::list_tag_types).post(metadata::create_tag_type))
+        .route(
+            "/tag-types",
+            get(metadata::list_tag_types).post(metadata::create_tag_type),
+        )
         .route("/tag-types/validate", post(metadata::validate_tag_type))
         .route(
             "/tag-types/{name}",
@@ -125,7 +139,10 @@ pub fn router() -> Router<AppState> {
                 .put(metadata::update_tag_type)
                 .delete(metadata::delete_tag_type),
         )
-        .route("/context", get(metadata::list_context).post(metadata::create_context))
+        .route(
+            "/context",
+            get(metadata::list_context).post(metadata::create_context),
+        )
         .route(
             "/context/{name}",
             get(metadata::get_context)

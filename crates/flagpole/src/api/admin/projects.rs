@@ -92,7 +92,10 @@ fn environment_json(environment: &Environment) -> Value {
     })
 }
 
-pub async fn list_environments(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn list_environments(
+    _: AdminAuth,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let list: Vec<Value> = snapshot
         .sorted_environments()
@@ -108,7 +111,9 @@ pub async fn get_environment(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
-    Ok(Json(environment_json(&environments::find(&snapshot, &name)?.value)))
+    Ok(Json(environment_json(
+        &environments::find(&snapshot, &name)?.value,
+    )))
 }
 
 pub async fn create_environment(

@@ -45,7 +45,11 @@ pub async fn create(
     auth: AdminAuth,
     State(state): State<AppState>,
     ApiJson(input): ApiJson<CreateToken>,
-) -> ApiResult<(StatusCode, [(header::HeaderName, &'static str); 1], Json<Value>)> {
+) -> ApiResult<(
+    StatusCode,
+    [(header::HeaderName, &'static str); 1],
+    Json<Value>,
+)> {
     let (token, secret) = tokens::create(&state.core, &auth.actor, input).await?;
     Ok((
         StatusCode::CREATED,
@@ -66,7 +70,13 @@ pub async fn update(
     Path(secret): Path<String>,
     ApiJson(input): ApiJson<Expiry>,
 ) -> ApiResult<StatusCode> {
-    tokens::set_expiry(&state.core, &auth.actor, &Secret::new(secret), input.expires_at).await?;
+    tokens::set_expiry(
+        &state.core,
+        &auth.actor,
+        &Secret::new(secret),
+        input.expires_at,
+    )
+    .await?;
     Ok(StatusCode::OK)
 }
 
