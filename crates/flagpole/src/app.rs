@@ -3,9 +3,12 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -29,15 +32,35 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .nest("/api/admin", admin::router())
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        // Spans carry method and path only: headers (and so tokens) are never logged.
-        .layer(TraceLayer::new_for_http())
+        // Spans carry the method and a redacted path: headers, and so tokens, are never logged.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+            tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                path = %loggable_path(request.uri().path()),
+            )
+        }))
         .with_state(state)
+}
+
+/// The request path as it may appear in logs: token secrets in paths are replaced.
+pub fn loggable_path(path: &str) -> String {
+    const SECRET_PATHS: [&str; 1] = ["/api/admin/api-tokens/"];
+    for prefix in SECRET_PATHS {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            if !rest.is_empty() {
+                return format!("{prefix}<redacted>");
+            }
+        }
+    }
+    path.to_owned()
 }
 
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    sync_interval: Duration,
     pub core: Arc<Core>,
 }
 
@@ -82,6 +105,7 @@ impl Server {
         Ok(Server {
             listener,
             router: router(state, serve.max_body_bytes),
+            sync_interval: Duration::from_millis(serve.sync_interval_ms.max(10)),
             core,
         })
     }
@@ -97,11 +121,36 @@ impl Server {
     ) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
         tracing::info!(%address, backend = ?self.core.store.backend(), "Flagpole is serving");
+        let sync = tokio::spawn(keep_snapshot_in_sync(Arc::clone(&self.core), self.sync_interval));
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await?;
+        sync.abort();
         self.core.store.close().await;
         Ok(())
+    }
+}
+
+/// Picks up changes committed by other processes (the CLI, other replicas) even when no request
+/// on this one asks for fresh state. Cheap: one indexed query that usually returns nothing.
+async fn keep_snapshot_in_sync(core: Arc<Core>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        ticker.tick().await;
+        match core.snapshot.refresh(&core.store).await {
+            Ok(_) if failing => {
+                tracing::info!("database reachable again; snapshot in sync");
+                failing = false;
+            }
+            Ok(_) => {}
+            Err(error) if !failing => {
+                tracing::warn!(%error, "cannot refresh the snapshot; serving the last one");
+                failing = true;
+            }
+            Err(_) => {}
+        }
     }
 }
 
@@ -126,4 +175,19 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn token_secrets_in_paths_are_not_logged() {
+        assert_eq!(
+            loggable_path("/api/admin/api-tokens/*:*.secret"),
+            "/api/admin/api-tokens/<redacted>"
+        );
+        assert_eq!(loggable_path("/api/admin/api-tokens"), "/api/admin/api-tokens");
+        assert_eq!(loggable_path("/api/admin/projects"), "/api/admin/projects");
+    }
 }

@@ -40,14 +40,14 @@ pub async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Re
                 token_name: Some(name),
                 username: None,
                 token_type,
-                environment: Some(environment),
+                environment,
                 project: None,
                 projects: Some(projects),
                 expires_at,
             };
             let (_, secret) = tokens::create(&core, &actor, input)
                 .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+                .map_err(|error| anyhow::anyhow!(error.describe()))?;
             secret.expose().to_owned()
         }
         TokenCommand::List => {
@@ -79,7 +79,7 @@ pub async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Re
         TokenCommand::Revoke { secret } => {
             let revoked = tokens::revoke(&core, &actor, &Secret::new(secret))
                 .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+                .map_err(|error| anyhow::anyhow!(error.describe()))?;
             if revoked {
                 "revoked".to_owned()
             } else {

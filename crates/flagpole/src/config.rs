@@ -149,6 +149,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LEGACY_API_ENVIRONMENTS", value_delimiter = ',')]
     pub legacy_api_environments: Vec<String>,
 
+    /// How often to look for changes made by other processes (the CLI, other replicas), in ms.
+    #[arg(long, env = "SYNC_INTERVAL_MS", default_value_t = 1000)]
+    pub sync_interval_ms: u64,
+
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -196,9 +200,9 @@ pub enum TokenCommand {
         /// Projects the token may read (repeat or comma-separate); `*` for all.
         #[arg(long, value_delimiter = ',', default_value = "*")]
         projects: Vec<String>,
-        /// Environment the token reads; `*` only for admin tokens.
-        #[arg(long, default_value = "development")]
-        environment: String,
+        /// Environment the token reads (default: development); admin tokens cover all (`*`).
+        #[arg(long)]
+        environment: Option<String>,
         /// Expiry as an RFC 3339 timestamp, e.g. 2027-01-01T00:00:00Z.
         #[arg(long)]
         expires_at: Option<chrono::DateTime<chrono::Utc>>,

@@ -73,6 +73,16 @@ impl ApiError {
         ApiError::Conflict(message.into())
     }
 
+    /// The message and its details as one line, for the command line.
+    pub fn describe(&self) -> String {
+        let (message, details) = self.message_and_details();
+        if details.is_empty() || details == [message.clone()] {
+            message
+        } else {
+            details.join("; ")
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadData { .. } | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,

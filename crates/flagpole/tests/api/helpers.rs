@@ -93,6 +93,7 @@ pub fn serve_args() -> ServeArgs {
         init_frontend_api_tokens: vec![],
         legacy_api_environments: vec![],
         max_body_bytes: 64 * 1024,
+        sync_interval_ms: 100,
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod cli;
 mod errors;
 mod events;
 mod flags;
@@ -48,6 +49,7 @@ behaviour_suite! {
     flags::concurrent_changes_all_apply_with_one_event_each,
     flags::state_survives_a_restart,
     auth::missing_unknown_and_wrong_kind_of_token,
+    cli::token_commands_work_on_the_database,
     auth::bearer_prefix_is_accepted,
     auth::revoked_and_expired_tokens_stop_at_once,
     errors::bad_input_is_refused_and_changes_nothing,
