@@ -14,7 +14,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::api::{self, admin, health};
+use crate::api::{self, admin, client, health};
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
 use crate::domain::{tokens, Core};
@@ -30,16 +30,19 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .nest("/api/admin", admin::router())
+        .nest("/api/client", client::router())
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // Spans carry the method and a redacted path: headers, and so tokens, are never logged.
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-            tracing::debug_span!(
-                "request",
-                method = %request.method(),
-                path = %loggable_path(request.uri().path()),
-            )
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %loggable_path(request.uri().path()),
+                )
+            }),
+        )
         .with_state(state)
 }
 
@@ -61,6 +64,7 @@ pub struct Server {
     listener: TcpListener,
     router: Router,
     sync_interval: Duration,
+    metrics_interval: Duration,
     pub core: Arc<Core>,
 }
 
@@ -106,6 +110,7 @@ impl Server {
             listener,
             router: router(state, serve.max_body_bytes),
             sync_interval: Duration::from_millis(serve.sync_interval_ms.max(10)),
+            metrics_interval: Duration::from_millis(serve.metrics_flush_interval_ms.max(10)),
             core,
         })
     }
@@ -121,13 +126,36 @@ impl Server {
     ) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
         tracing::info!(%address, backend = ?self.core.store.backend(), "Flagpole is serving");
-        let sync = tokio::spawn(keep_snapshot_in_sync(Arc::clone(&self.core), self.sync_interval));
+        let sync = tokio::spawn(keep_snapshot_in_sync(
+            Arc::clone(&self.core),
+            self.sync_interval,
+        ));
+        let metrics = tokio::spawn(flush_metrics_periodically(
+            Arc::clone(&self.core),
+            self.metrics_interval,
+        ));
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await?;
         sync.abort();
+        metrics.abort();
+        if let Err(error) = self.core.metrics.flush(&self.core.store).await {
+            tracing::warn!(%error, "could not write the last SDK metrics at shutdown");
+        }
         self.core.store.close().await;
         Ok(())
+    }
+}
+
+/// Writes buffered SDK metrics in one transaction per interval.
+async fn flush_metrics_periodically(core: Arc<Core>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = core.metrics.flush(&core.store).await {
+            tracing::warn!(%error, "could not write SDK metrics; keeping them for the next try");
+        }
     }
 }
 
@@ -187,7 +215,10 @@ mod tests {
             loggable_path("/api/admin/api-tokens/*:*.secret"),
             "/api/admin/api-tokens/<redacted>"
         );
-        assert_eq!(loggable_path("/api/admin/api-tokens"), "/api/admin/api-tokens");
+        assert_eq!(
+            loggable_path("/api/admin/api-tokens"),
+            "/api/admin/api-tokens"
+        );
         assert_eq!(loggable_path("/api/admin/projects"), "/api/admin/projects");
     }
 }

@@ -153,6 +153,10 @@ pub struct ServeArgs {
     #[arg(long, env = "SYNC_INTERVAL_MS", default_value_t = 1000)]
     pub sync_interval_ms: u64,
 
+    /// How often buffered SDK metrics are written to the database, in milliseconds.
+    #[arg(long, env = "METRICS_FLUSH_INTERVAL_MS", default_value_t = 5000)]
+    pub metrics_flush_interval_ms: u64,
+
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

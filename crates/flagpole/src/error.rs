@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 401: the credentials are unknown, expired or revoked.
     #[error("unauthorized")]
     Unauthorized,
+    /// 401 on the SDK APIs, which answer with a bare message as Unleash does.
+    #[error("This endpoint requires an API token. Please add an authorization header to your request with a valid token")]
+    SdkUnauthorized,
     /// 403: valid credentials of a kind that may not use this endpoint.
     #[error("wrong token type")]
     WrongTokenType,
@@ -86,7 +89,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadData { .. } | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
-            ApiError::AuthenticationRequired | ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::AuthenticationRequired
+            | ApiError::Unauthorized
+            | ApiError::SdkUnauthorized => StatusCode::UNAUTHORIZED,
             ApiError::WrongTokenType | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -101,7 +106,7 @@ impl ApiError {
         match self {
             ApiError::BadData { .. } | ApiError::MalformedJson(_) => "BadDataError",
             ApiError::AuthenticationRequired => "AuthenticationRequired",
-            ApiError::Unauthorized => "UnauthorizedError",
+            ApiError::Unauthorized | ApiError::SdkUnauthorized => "UnauthorizedError",
             ApiError::WrongTokenType | ApiError::Forbidden(_) => "NoAccessError",
             ApiError::NotFound(_) => "NotFoundError",
             ApiError::Conflict(_) => "NameExistsError",
@@ -162,6 +167,9 @@ impl IntoResponse for ApiError {
         if let ApiError::WrongTokenType = self {
             let body = json!({"message": "invalid token: expected a different token type for this endpoint"});
             return (status, Json(body)).into_response();
+        }
+        if let ApiError::SdkUnauthorized = self {
+            return (status, Json(json!({"message": self.to_string()}))).into_response();
         }
         let (message, details) = self.message_and_details();
         let body = json!({

@@ -7,6 +7,7 @@
 //! - `auth`: tokens and the extractors that decide who may call what.
 //! - `domain`: the rules. Builds each change against the snapshot and commits it with its audit
 //!   events through `Core::change`.
+//! - `client_view`: the Client API body per token scope, serialised once per snapshot.
 //! - `snapshot`: the in-memory view every read is served from, swapped atomically.
 //! - `store`: SQLite or PostgreSQL; documents, the global revision and the audit log.
 //! - `error`: the one place errors become HTTP responses.
@@ -17,6 +18,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod client_view;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -2,6 +2,7 @@
 //! One router per Unleash API surface; `app` assembles them.
 
 pub mod admin;
+pub mod client;
 pub mod health;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};

@@ -94,11 +94,19 @@ pub struct ClientAuth {
     pub token: Arc<ApiToken>,
 }
 
+/// The SDK APIs answer missing and unknown tokens alike, with Unleash's bare message.
+fn authenticate_sdk(state: &AppState, parts: &Parts) -> Result<Arc<ApiToken>, ApiError> {
+    authenticate(state, parts).map_err(|error| match error {
+        ApiError::AuthenticationRequired | ApiError::Unauthorized => ApiError::SdkUnauthorized,
+        other => other,
+    })
+}
+
 impl FromRequestParts<AppState> for ClientAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = authenticate(state, parts)?;
+        let token = authenticate_sdk(state, parts)?;
         // Least privilege, as in Unleash 8: only client tokens read the Client API.
         if token.token_type != TokenType::Client {
             return Err(ApiError::WrongTokenType);
@@ -117,7 +125,7 @@ impl FromRequestParts<AppState> for FrontendAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = authenticate(state, parts)?;
+        let token = authenticate_sdk(state, parts)?;
         if token.token_type != TokenType::Frontend {
             return Err(ApiError::WrongTokenType);
         }

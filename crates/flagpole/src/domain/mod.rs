@@ -7,6 +7,7 @@ pub mod environments;
 pub mod events;
 pub mod features;
 pub mod legacy;
+pub mod metrics;
 pub mod model;
 pub mod projects;
 pub mod segments;
@@ -34,6 +35,10 @@ pub struct Core {
     pub snapshot: SnapshotCell,
     /// Environments the legacy `/api/admin/features` endpoints act on; empty means all.
     pub legacy_environments: Vec<String>,
+    /// SDK metrics waiting to be written.
+    pub metrics: metrics::MetricsBuffer,
+    /// Serialised Client API responses of the current snapshot.
+    pub client_payloads: crate::client_view::PayloadCache,
 }
 
 impl Core {
@@ -44,6 +49,8 @@ impl Core {
             store,
             snapshot,
             legacy_environments: Vec::new(),
+            metrics: metrics::MetricsBuffer::default(),
+            client_payloads: Default::default(),
         };
         core.seed_defaults().await?;
         Ok(core)

@@ -7,6 +7,7 @@
 //! snapshot catch up by reading documents whose revision is newer than theirs.
 
 mod events;
+mod metrics;
 
 use std::str::FromStr;
 use std::sync::Once;
@@ -16,6 +17,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use events::{EventQuery, EventRecord, NewEvent};
+pub use metrics::{ApplicationRow, Counts, MetricKey, MetricsBatch, Registration, UsageRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -294,6 +296,29 @@ impl Store {
         }
         tx.commit().await?;
         Ok(revision)
+    }
+
+    pub async fn write_metrics(&self, batch: &MetricsBatch) -> StoreResult<()> {
+        metrics::write(&self.pool, batch).await
+    }
+
+    pub async fn feature_usage(
+        &self,
+        feature_name: &str,
+        since_millis: i64,
+    ) -> StoreResult<Vec<UsageRow>> {
+        metrics::usage(&self.pool, feature_name, since_millis).await
+    }
+
+    pub async fn applications(&self) -> StoreResult<Vec<ApplicationRow>> {
+        metrics::applications(&self.pool).await
+    }
+
+    pub async fn last_seen(
+        &self,
+        feature_name: &str,
+    ) -> StoreResult<std::collections::HashMap<String, i64>> {
+        metrics::last_seen(&self.pool, feature_name).await
     }
 
     pub async fn events(&self, query: &EventQuery) -> StoreResult<(Vec<EventRecord>, i64)> {

@@ -34,7 +34,10 @@ pub async fn token_commands_work_on_the_database(backend: Backend) {
         &["token", "create", "--name", "ci-bot", "--type", "admin"],
     );
     assert!(ok, "{stderr}");
-    assert!(secret.starts_with("*:*.") && secret.len() == 4 + 56, "{secret}");
+    assert!(
+        secret.starts_with("*:*.") && secret.len() == 4 + 56,
+        "{secret}"
+    );
 
     // The running server picks the new token up by itself, within its sync interval.
     let mut status = StatusCode::UNAUTHORIZED;
@@ -52,13 +55,28 @@ pub async fn token_commands_work_on_the_database(backend: Backend) {
 
     let (ok, listing, _) = flagpole(&app, &["token", "list"]);
     assert!(ok);
-    assert!(listing.contains("ci-bot") && !listing.contains(&secret), "{listing}");
+    assert!(
+        listing.contains("ci-bot") && !listing.contains(&secret),
+        "{listing}"
+    );
 
     let (ok, _, stderr) = flagpole(
         &app,
-        &["token", "create", "--name", "x", "--type", "client", "--environment", "nope"],
+        &[
+            "token",
+            "create",
+            "--name",
+            "x",
+            "--type",
+            "client",
+            "--environment",
+            "nope",
+        ],
     );
-    assert!(!ok && stderr.contains("Environment=nope does not exist"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("Environment=nope does not exist"),
+        "{stderr}"
+    );
 
     let (ok, output, stderr) = flagpole(&app, &["token", "revoke", &secret]);
     assert!(ok, "{stderr}");

@@ -94,6 +94,7 @@ pub fn serve_args() -> ServeArgs {
         legacy_api_environments: vec![],
         max_body_bytes: 64 * 1024,
         sync_interval_ms: 100,
+        metrics_flush_interval_ms: 200,
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod auth;
 mod cli;
+mod client;
 mod errors;
 mod events;
 mod flags;
@@ -52,6 +53,10 @@ behaviour_suite! {
     cli::token_commands_work_on_the_database,
     auth::bearer_prefix_is_accepted,
     auth::revoked_and_expired_tokens_stop_at_once,
+    client::client_api_serves_the_token_scope,
+    client::client_api_caching_and_compression,
+    client::sdk_apis_check_token_kinds,
+    client::metrics_and_registrations_reach_the_admin_api,
     errors::bad_input_is_refused_and_changes_nothing,
     errors::unknown_things_are_404,
     errors::limits_give_413_and_400,

@@ -5,6 +5,7 @@ mod events;
 mod features;
 mod legacy;
 mod metadata;
+mod metrics;
 mod projects;
 mod segments;
 mod tokens;
@@ -157,6 +158,16 @@ pub fn router() -> Router<AppState> {
             get(tokens::list_by_name)
                 .put(tokens::update)
                 .delete(tokens::revoke),
+        )
+        // SDK applications and usage.
+        .route("/metrics/applications", get(metrics::applications))
+        .route(
+            "/client-metrics/features/{feature}",
+            get(metrics::feature_usage),
+        )
+        .route(
+            "/client-metrics/features/{feature}/raw",
+            get(metrics::feature_usage_raw),
         )
         // Audit log.
         .route("/events", get(events::list))

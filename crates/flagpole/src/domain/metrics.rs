@@ -1,0 +1,208 @@
+//! SDK metrics and registrations. Requests add to an in-memory batch that a background task
+//! writes every few seconds (and at shutdown), so a burst of SDK posts costs one transaction.
+//! A crash loses at most the last unflushed interval of counts; flag changes are never buffered.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use chrono::Utc;
+use serde::Deserialize;
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::{MetricKey, MetricsBatch, Registration, Store, StoreResult};
+
+pub const MAX_TOGGLES_PER_POST: usize = 10_000;
+pub const MAX_COUNT: i64 = 1_000_000_000_000;
+const MAX_APP_NAME: usize = 255;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientMetrics {
+    pub app_name: String,
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    pub bucket: Bucket,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Bucket {
+    #[serde(default)]
+    pub toggles: HashMap<String, ToggleCounts>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ToggleCounts {
+    #[serde(default)]
+    pub yes: i64,
+    #[serde(default)]
+    pub no: i64,
+    #[serde(default)]
+    pub variants: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientRegistration {
+    pub app_name: String,
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    #[serde(default)]
+    pub sdk_version: Option<String>,
+    #[serde(default)]
+    pub strategies: Vec<String>,
+    #[serde(default)]
+    pub started: Option<serde_json::Value>,
+    #[serde(default)]
+    pub interval: Option<i64>,
+}
+
+fn check_app_name(app_name: &str) -> ApiResult<()> {
+    if app_name.trim().is_empty() || app_name.len() > MAX_APP_NAME {
+        return Err(ApiError::bad_data(format!(
+            "\"appName\" must be 1 to {MAX_APP_NAME} characters long"
+        )));
+    }
+    Ok(())
+}
+
+fn check_count(what: &str, count: i64) -> ApiResult<()> {
+    if (0..=MAX_COUNT).contains(&count) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_data(format!(
+            "{what} must be a whole number from 0 to {MAX_COUNT}"
+        )))
+    }
+}
+
+/// Metrics received and not yet written.
+#[derive(Default)]
+pub struct MetricsBuffer {
+    pending: Mutex<MetricsBatch>,
+}
+
+impl MetricsBuffer {
+    /// Validates a metrics post and adds it to the batch. Nothing is added if any part is invalid.
+    pub fn record_metrics(&self, environment: &str, metrics: ClientMetrics) -> ApiResult<()> {
+        check_app_name(&metrics.app_name)?;
+        if metrics.bucket.toggles.len() > MAX_TOGGLES_PER_POST {
+            return Err(ApiError::bad_data(format!(
+                "a metrics post may cover at most {MAX_TOGGLES_PER_POST} flags"
+            )));
+        }
+        for (name, counts) in &metrics.bucket.toggles {
+            check_count(&format!("\"yes\" of {name}"), counts.yes)?;
+            check_count(&format!("\"no\" of {name}"), counts.no)?;
+            for (variant, count) in &counts.variants {
+                check_count(&format!("variant {variant} of {name}"), *count)?;
+            }
+        }
+        let now = Utc::now().timestamp_millis();
+        let hour_start = now - now.rem_euclid(3_600_000);
+        let mut batch = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, counts) in metrics.bucket.toggles {
+            if counts.yes + counts.no > 0 {
+                batch
+                    .last_seen
+                    .insert((name.clone(), environment.to_owned()), now);
+            }
+            let key = MetricKey {
+                feature_name: name,
+                app_name: metrics.app_name.clone(),
+                environment: environment.to_owned(),
+                hour_start,
+            };
+            let total = batch.counts.entry(key).or_default();
+            total.yes += counts.yes;
+            total.no += counts.no;
+            for (variant, count) in counts.variants {
+                *total.variants.entry(variant).or_default() += count;
+            }
+        }
+        if let Some(instance_id) = metrics.instance_id {
+            let key = (
+                metrics.app_name.clone(),
+                instance_id.clone(),
+                environment.to_owned(),
+            );
+            batch
+                .registrations
+                .entry(key)
+                .or_insert_with(|| Registration {
+                    app_name: metrics.app_name,
+                    instance_id,
+                    environment: environment.to_owned(),
+                    sdk_version: None,
+                    strategies: vec![],
+                    interval_ms: None,
+                    started_at: None,
+                    seen_at: now,
+                });
+        }
+        Ok(())
+    }
+
+    pub fn record_registration(
+        &self,
+        environment: &str,
+        registration: ClientRegistration,
+    ) -> ApiResult<()> {
+        check_app_name(&registration.app_name)?;
+        let instance_id = registration
+            .instance_id
+            .unwrap_or_else(|| "default".to_string());
+        let started_at = registration.started.map(|started| match started {
+            serde_json::Value::String(text) => text,
+            other => other.to_string(),
+        });
+        let entry = Registration {
+            app_name: registration.app_name.clone(),
+            instance_id: instance_id.clone(),
+            environment: environment.to_owned(),
+            sdk_version: registration.sdk_version,
+            strategies: registration.strategies,
+            interval_ms: registration.interval,
+            started_at,
+            seen_at: Utc::now().timestamp_millis(),
+        };
+        let mut batch = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        batch.registrations.insert(
+            (registration.app_name, instance_id, environment.to_owned()),
+            entry,
+        );
+        Ok(())
+    }
+
+    /// Writes what has been gathered. On failure the batch is put back, merged with anything
+    /// that arrived meanwhile, so a database outage delays metrics instead of losing them.
+    pub async fn flush(&self, store: &Store) -> StoreResult<()> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if let Err(error) = store.write_metrics(&batch).await {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            merge(&mut pending, batch);
+            return Err(error);
+        }
+        Ok(())
+    }
+}
+
+fn merge(into: &mut MetricsBatch, from: MetricsBatch) {
+    for (key, counts) in from.counts {
+        let total = into.counts.entry(key).or_default();
+        total.yes += counts.yes;
+        total.no += counts.no;
+        for (variant, count) in counts.variants {
+            *total.variants.entry(variant).or_default() += count;
+        }
+    }
+    for (key, registration) in from.registrations {
+        into.registrations.entry(key).or_insert(registration);
+    }
+    for (key, seen_at) in from.last_seen {
+        let entry = into.last_seen.entry(key).or_insert(seen_at);
+        *entry = (*entry).max(seen_at);
+    }
+}
