@@ -24,26 +24,27 @@ async fn flush(state: &AppState) -> ApiResult<()> {
     Ok(state.core.metrics.flush(&state.core.store).await?)
 }
 
+/// What all instances of one application reported.
+#[derive(Default)]
+struct AppSummary {
+    strategies: BTreeSet<String>,
+    environments: BTreeSet<String>,
+    sdk_versions: BTreeSet<String>,
+    instances: Vec<Value>,
+}
+
 pub async fn applications(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     flush(&state).await?;
     let rows = state.core.store.applications().await?;
-    let mut by_app: BTreeMap<
-        String,
-        (
-            BTreeSet<String>,
-            BTreeSet<String>,
-            BTreeSet<String>,
-            Vec<Value>,
-        ),
-    > = BTreeMap::new();
+    let mut by_app: BTreeMap<String, AppSummary> = BTreeMap::new();
     for row in rows {
         let entry = by_app.entry(row.app_name.clone()).or_default();
-        entry.0.extend(row.strategies.iter().cloned());
-        entry.1.insert(row.environment.clone());
+        entry.strategies.extend(row.strategies.iter().cloned());
+        entry.environments.insert(row.environment.clone());
         if let Some(sdk) = &row.sdk_version {
-            entry.2.insert(sdk.clone());
+            entry.sdk_versions.insert(sdk.clone());
         }
-        entry.3.push(json!({
+        entry.instances.push(json!({
             "instanceId": row.instance_id,
             "environment": row.environment,
             "sdkVersion": row.sdk_version,
@@ -53,13 +54,13 @@ pub async fn applications(_: AdminAuth, State(state): State<AppState>) -> ApiRes
     }
     let applications: Vec<Value> = by_app
         .into_iter()
-        .map(|(app_name, (strategies, environments, sdks, instances))| {
+        .map(|(app_name, app)| {
             json!({
                 "appName": app_name,
-                "strategies": strategies,
-                "environments": environments,
-                "sdkVersion": sdks.into_iter().next(),
-                "instances": instances,
+                "strategies": app.strategies,
+                "environments": app.environments,
+                "sdkVersion": app.sdk_versions.into_iter().next(),
+                "instances": app.instances,
             })
         })
         .collect();
