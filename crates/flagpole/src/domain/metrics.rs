@@ -21,6 +21,8 @@ pub struct ClientMetrics {
     pub app_name: String,
     #[serde(default)]
     pub instance_id: Option<String>,
+    #[serde(default)]
+    pub sdk_version: Option<String>,
     pub bucket: Bucket,
 }
 

@@ -70,7 +70,8 @@ pub struct ApplicationRow {
     pub last_seen_at: i64,
 }
 
-/// Adds a batch to the stored totals in one transaction.
+/// Adds a batch to the stored totals in one transaction. A registration without some detail (a
+/// metrics post only says an instance was seen) keeps what was stored before.
 pub(super) async fn write(pool: &AnyPool, batch: &MetricsBatch) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
     for (key, counts) in &batch.counts {
@@ -112,8 +113,11 @@ pub(super) async fn write(pool: &AnyPool, batch: &MetricsBatch) -> StoreResult<(
              strategies, interval_ms, started_at, first_seen_at, last_seen_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
              on conflict (app_name, instance_id, environment) do update set \
-             sdk_version = excluded.sdk_version, strategies = excluded.strategies, \
-             interval_ms = excluded.interval_ms, started_at = excluded.started_at, \
+             sdk_version = coalesce(excluded.sdk_version, client_application.sdk_version), \
+             strategies = case when excluded.strategies = '[]' then client_application.strategies \
+             else excluded.strategies end, \
+             interval_ms = coalesce(excluded.interval_ms, client_application.interval_ms), \
+             started_at = coalesce(excluded.started_at, client_application.started_at), \
              last_seen_at = excluded.last_seen_at",
         )
         .bind(&registration.app_name)

@@ -12,6 +12,7 @@ mod flags;
 mod helpers;
 mod legacy;
 mod metadata;
+mod sdk;
 mod tokens;
 
 /// Instantiates each listed test once per backend: `sqlite::name` and `postgres::name`.
@@ -66,6 +67,8 @@ behaviour_suite! {
     metadata::projects_and_environments,
     metadata::tags_and_tag_types,
     metadata::context_fields_and_feature_types,
+    sdk::node_server_sdk,
+    sdk::python_server_sdk,
     tokens::tokens_have_unleash_format_and_are_shown_once,
     tokens::token_scopes_are_validated,
     tokens::start_up_tokens_are_idempotent,
