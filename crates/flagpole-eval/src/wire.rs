@@ -1,0 +1,317 @@
+//! The flag model as it travels over the Client API: the JSON every Unleash SDK parses.
+//!
+//! These types are shared by the server (which stores and serves them) and the evaluation
+//! engine (which compiles them). Field names and ordering follow Unleash's wire format; maps are
+//! ordered so that serialisation is deterministic and ETags are stable. Unknown operators are kept
+//! as `Operator::Unknown` instead of failing the whole payload.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// `GET /api/client/features` response body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientFeatures {
+    pub version: u32,
+    pub features: Vec<ClientFeature>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Vec<Segment>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+}
+
+/// One flag as an SDK sees it in one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientFeature {
+    pub name: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub feature_type: Option<String>,
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub stale: bool,
+    #[serde(default)]
+    pub strategies: Vec<Strategy>,
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub impression_data: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
+}
+
+/// An activation strategy. The admin-only fields (`id`, `title`, `disabled`, `sortOrder`) are
+/// optional so that the same type reads both the Admin API and the Client API shapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Strategy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+    #[serde(default, deserialize_with = "parameters_from_any")]
+    pub parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_order: Option<i64>,
+}
+
+/// A condition on one context field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Constraint {
+    pub context_name: String,
+    pub operator: Operator,
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub case_insensitive: bool,
+    #[serde(default)]
+    pub inverted: bool,
+}
+
+/// Constraint operators. An operator this version does not know is kept by name, and a
+/// constraint using it never matches (fail closed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Operator {
+    In,
+    NotIn,
+    StrContains,
+    StrStartsWith,
+    StrEndsWith,
+    NumEq,
+    NumGt,
+    NumGte,
+    NumLt,
+    NumLte,
+    DateAfter,
+    DateBefore,
+    SemverEq,
+    SemverGt,
+    SemverLt,
+    SemverGte,
+    SemverLte,
+    Regex,
+    InCidr,
+    Unknown(String),
+}
+
+impl Operator {
+    /// Every operator this version understands, in the order Unleash documents them.
+    pub const KNOWN: [Operator; 19] = [
+        Operator::In,
+        Operator::NotIn,
+        Operator::StrContains,
+        Operator::StrStartsWith,
+        Operator::StrEndsWith,
+        Operator::NumEq,
+        Operator::NumGt,
+        Operator::NumGte,
+        Operator::NumLt,
+        Operator::NumLte,
+        Operator::DateAfter,
+        Operator::DateBefore,
+        Operator::SemverEq,
+        Operator::SemverGt,
+        Operator::SemverLt,
+        Operator::SemverGte,
+        Operator::SemverLte,
+        Operator::Regex,
+        Operator::InCidr,
+    ];
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Operator::In => "IN",
+            Operator::NotIn => "NOT_IN",
+            Operator::StrContains => "STR_CONTAINS",
+            Operator::StrStartsWith => "STR_STARTS_WITH",
+            Operator::StrEndsWith => "STR_ENDS_WITH",
+            Operator::NumEq => "NUM_EQ",
+            Operator::NumGt => "NUM_GT",
+            Operator::NumGte => "NUM_GTE",
+            Operator::NumLt => "NUM_LT",
+            Operator::NumLte => "NUM_LTE",
+            Operator::DateAfter => "DATE_AFTER",
+            Operator::DateBefore => "DATE_BEFORE",
+            Operator::SemverEq => "SEMVER_EQ",
+            Operator::SemverGt => "SEMVER_GT",
+            Operator::SemverLt => "SEMVER_LT",
+            Operator::SemverGte => "SEMVER_GTE",
+            Operator::SemverLte => "SEMVER_LTE",
+            Operator::Regex => "REGEX",
+            Operator::InCidr => "IN_CIDR",
+            Operator::Unknown(name) => name,
+        }
+    }
+
+    pub fn parse(name: &str) -> Operator {
+        Operator::KNOWN
+            .iter()
+            .find(|known| known.as_str() == name)
+            .cloned()
+            .unwrap_or_else(|| Operator::Unknown(name.to_owned()))
+    }
+
+    /// Operators that compare against the single `value` field rather than the `values` list.
+    pub fn uses_single_value(&self) -> bool {
+        matches!(
+            self,
+            Operator::NumEq
+                | Operator::NumGt
+                | Operator::NumGte
+                | Operator::NumLt
+                | Operator::NumLte
+                | Operator::DateAfter
+                | Operator::DateBefore
+                | Operator::SemverEq
+                | Operator::SemverGt
+                | Operator::SemverLt
+                | Operator::SemverGte
+                | Operator::SemverLte
+                | Operator::Regex
+        )
+    }
+}
+
+impl fmt::Display for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Operator {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Operator {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(Operator::parse(&name))
+    }
+}
+
+/// A variant of a flag or of a strategy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Variant {
+    pub name: String,
+    #[serde(default)]
+    pub weight: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stickiness: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payload {
+    #[serde(rename = "type")]
+    pub payload_type: String,
+    pub value: String,
+}
+
+/// Pins a variant for the listed values of one context field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Override {
+    pub context_name: String,
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// A reusable, named list of constraints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Segment {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+}
+
+/// A flag's dependency on a parent flag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    pub feature: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variants: Option<Vec<String>>,
+}
+
+/// Strategy parameters are strings on the wire, but scripts often send numbers or booleans
+/// (`"rollout": 50`); those are accepted and kept as their text form.
+fn parameters_from_any<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let raw: Option<BTreeMap<String, serde_json::Value>> = Option::deserialize(deserializer)?;
+    let mut parameters = BTreeMap::new();
+    for (key, value) in raw.unwrap_or_default() {
+        let text = match value {
+            serde_json::Value::String(text) => text,
+            serde_json::Value::Null => continue,
+            serde_json::Value::Number(number) => number.to_string(),
+            serde_json::Value::Bool(flag) => flag.to_string(),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "parameter \"{key}\" must be a string, number or boolean, not {other}"
+                )))
+            }
+        };
+        parameters.insert(key, text);
+    }
+    Ok(parameters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_round_trip_and_unknown_is_kept() {
+        for known in Operator::KNOWN {
+            assert_eq!(Operator::parse(known.as_str()), known);
+        }
+        let unknown: Operator = serde_json::from_str("\"SOUNDS_LIKE\"").unwrap();
+        assert_eq!(unknown, Operator::Unknown("SOUNDS_LIKE".into()));
+        assert_eq!(serde_json::to_string(&unknown).unwrap(), "\"SOUNDS_LIKE\"");
+    }
+
+    #[test]
+    fn numeric_parameters_become_strings() {
+        let strategy: Strategy = serde_json::from_str(
+            r#"{"name":"flexibleRollout","parameters":{"rollout":50,"groupId":"g","x":true}}"#,
+        )
+        .unwrap();
+        assert_eq!(strategy.parameters["rollout"], "50");
+        assert_eq!(strategy.parameters["x"], "true");
+    }
+}
