@@ -8,16 +8,17 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Request;
+use axum::http::{header, Method, Request};
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::api::{self, admin, client, health};
+use crate::api::{self, admin, client, frontend, health};
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
-use crate::domain::{tokens, Core};
+use crate::domain::{settings, tokens, Core};
 
 /// Shared by every handler. Cheap to clone.
 #[derive(Clone)]
@@ -25,12 +26,31 @@ pub struct AppState {
     pub core: Arc<Core>,
 }
 
+/// CORS for the Frontend API: origins come from the saved setting (or the configured default),
+/// read from the snapshot on each request so that a change applies at once on every replica.
+fn frontend_cors(core: Arc<Core>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            let snapshot = core.snapshot.current();
+            let allowed = settings::frontend_origins(&core, &snapshot);
+            allowed
+                .iter()
+                .any(|a| a == "*" || origin.as_bytes() == a.as_bytes())
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([header::ETAG])
+        .max_age(Duration::from_secs(86_400))
+}
+
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let cors = frontend_cors(Arc::clone(&state.core));
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .nest("/api/admin", admin::router())
         .nest("/api/client", client::router())
+        .nest("/api/frontend", frontend::router().layer(cors))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // Spans carry the method and a redacted path: headers, and so tokens, are never logged.
@@ -75,6 +95,15 @@ impl Server {
         let mut core = Core::open(&url, &database.pool_settings())
             .await
             .with_context(|| format!("cannot open the database {}", redact_database_url(&url)))?;
+        core.default_frontend_origins = serve
+            .frontend_api_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for origin in &core.default_frontend_origins {
+            settings::check_origin(origin).map_err(|e| anyhow::anyhow!(e.describe()))?;
+        }
         core.legacy_environments = serve
             .legacy_api_environments
             .iter()
@@ -134,7 +163,10 @@ impl Server {
             Arc::clone(&self.core),
             self.metrics_interval,
         ));
-        axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
         sync.abort();

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use flagpole_eval::wire::{ClientFeature, ClientFeatures, Segment as WireSegment, Strategy};
+use flagpole_eval::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -235,34 +236,71 @@ impl Payload {
     }
 }
 
-/// Payloads of the current snapshot, one per scope asked for. Entries of older snapshots are
-/// dropped when a newer snapshot is first asked for.
-#[derive(Default)]
-pub struct PayloadCache {
-    entries: Mutex<(i64, HashMap<Scope, Arc<Payload>>)>,
+/// Values derived from one snapshot (serialised payloads, compiled engines), built on first use
+/// and kept until a newer snapshot is asked for.
+pub struct SnapshotCache<K, V> {
+    entries: Mutex<(i64, HashMap<K, Arc<V>>)>,
 }
+
+impl<K, V> Default for SnapshotCache<K, V> {
+    fn default() -> Self {
+        SnapshotCache {
+            entries: Mutex::new((0, HashMap::new())),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V> SnapshotCache<K, V> {
+    pub fn get_or_build(&self, revision: i64, key: &K, build: impl FnOnce() -> V) -> Arc<V> {
+        {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if entries.0 == revision {
+                if let Some(hit) = entries.1.get(key) {
+                    return Arc::clone(hit);
+                }
+            }
+        }
+        // Built outside the lock; two requests racing on a new key may both build it once.
+        let value = Arc::new(build());
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.0 < revision {
+            *entries = (revision, HashMap::new());
+        }
+        if entries.0 == revision {
+            entries.1.insert(key.clone(), Arc::clone(&value));
+        }
+        value
+    }
+}
+
+/// Serialised Client API responses, one per scope asked for.
+pub type PayloadCache = SnapshotCache<Scope, Payload>;
 
 impl PayloadCache {
     pub fn get(&self, snapshot: &Snapshot, scope: &Scope) -> Arc<Payload> {
-        if let Some(hit) = self.lookup(snapshot.revision, scope) {
-            return hit;
-        }
-        // Built outside the lock; two requests racing on a new scope may both build it once.
-        let payload = Arc::new(Payload::build(snapshot, scope));
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.0 < snapshot.revision {
-            *entries = (snapshot.revision, HashMap::new());
-        }
-        if entries.0 == snapshot.revision {
-            entries.1.insert(scope.clone(), Arc::clone(&payload));
-        }
-        payload
+        self.get_or_build(snapshot.revision, scope, || Payload::build(snapshot, scope))
     }
+}
 
-    fn lookup(&self, revision: i64, scope: &Scope) -> Option<Arc<Payload>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        (entries.0 == revision)
-            .then(|| entries.1.get(scope).cloned())
-            .flatten()
+/// Compiled evaluation engines, one per environment: every flag of every project, so that the
+/// Frontend API only filters by the token's projects after evaluating.
+pub type EngineCache = SnapshotCache<String, Engine>;
+
+impl EngineCache {
+    pub fn get(&self, snapshot: &Snapshot, environment: &str) -> Arc<Engine> {
+        self.get_or_build(snapshot.revision, &environment.to_owned(), || {
+            let scope = Scope {
+                environment: environment.to_owned(),
+                projects: None,
+                name_prefix: None,
+                tags: BTreeSet::new(),
+                inline_segments: false,
+            };
+            let engine = Engine::compile(&client_features(snapshot, &scope));
+            for warning in engine.warnings() {
+                tracing::warn!(environment, "{warning}");
+            }
+            engine
+        })
     }
 }

@@ -149,6 +149,16 @@ pub struct ServeArgs {
     #[arg(long, env = "LEGACY_API_ENVIRONMENTS", value_delimiter = ',')]
     pub legacy_api_environments: Vec<String>,
 
+    /// Origins allowed to call the Frontend API from browsers (comma-separated, `*` for any),
+    /// until an admin saves a list through `/api/admin/ui-config/cors`.
+    #[arg(
+        long,
+        env = "FRONTEND_API_ORIGINS",
+        value_delimiter = ',',
+        default_value = "*"
+    )]
+    pub frontend_api_origins: Vec<String>,
+
     /// How often to look for changes made by other processes (the CLI, other replicas), in ms.
     #[arg(long, env = "SYNC_INTERVAL_MS", default_value_t = 1000)]
     pub sync_interval_ms: u64,

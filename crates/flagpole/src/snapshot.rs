@@ -41,6 +41,8 @@ pub struct Snapshot {
     pub segments: BTreeMap<i64, Versioned<Segment>>,
     pub tag_types: BTreeMap<String, Versioned<TagType>>,
     pub context_fields: BTreeMap<String, Versioned<ContextField>>,
+    /// Instance settings (such as the Frontend API's allowed origins), by name.
+    pub settings: BTreeMap<String, Versioned<serde_json::Value>>,
     /// API tokens keyed by the hex SHA-256 of their secret.
     pub tokens: HashMap<String, Versioned<ApiToken>>,
 }
@@ -74,6 +76,7 @@ impl Snapshot {
             kind::CONTEXT_FIELD => {
                 upsert(&mut self.context_fields, document.key.clone(), &document)?
             }
+            kind::SETTING => upsert(&mut self.settings, document.key.clone(), &document)?,
             kind::API_TOKEN => {
                 if document.deleted {
                     self.tokens.remove(&document.key);

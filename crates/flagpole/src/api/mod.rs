@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod frontend;
 pub mod health;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};

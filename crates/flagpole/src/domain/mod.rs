@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod model;
 pub mod projects;
 pub mod segments;
+pub mod settings;
 pub mod strategies;
 pub mod tag_types;
 pub mod tokens;
@@ -39,6 +40,10 @@ pub struct Core {
     pub metrics: metrics::MetricsBuffer,
     /// Serialised Client API responses of the current snapshot.
     pub client_payloads: crate::client_view::PayloadCache,
+    /// Origins the Frontend API allows when no setting has been saved.
+    pub default_frontend_origins: Vec<String>,
+    /// Compiled evaluation engines of the current snapshot, per environment.
+    pub engines: crate::client_view::EngineCache,
 }
 
 impl Core {
@@ -51,6 +56,8 @@ impl Core {
             legacy_environments: Vec::new(),
             metrics: metrics::MetricsBuffer::default(),
             client_payloads: Default::default(),
+            engines: Default::default(),
+            default_frontend_origins: vec!["*".into()],
         };
         core.seed_defaults().await?;
         Ok(core)

@@ -16,6 +16,7 @@ pub mod kind {
     pub const TAG_TYPE: &str = "tag_type";
     pub const CONTEXT_FIELD: &str = "context_field";
     pub const API_TOKEN: &str = "api_token";
+    pub const SETTING: &str = "setting";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

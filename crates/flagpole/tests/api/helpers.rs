@@ -92,6 +92,7 @@ pub fn serve_args() -> ServeArgs {
         init_client_api_tokens: vec![],
         init_frontend_api_tokens: vec![],
         legacy_api_environments: vec![],
+        frontend_api_origins: vec!["*".into()],
         max_body_bytes: 64 * 1024,
         sync_interval_ms: 100,
         metrics_flush_interval_ms: 200,

@@ -9,6 +9,7 @@ mod client;
 mod errors;
 mod events;
 mod flags;
+mod frontend;
 mod helpers;
 mod legacy;
 mod metadata;
@@ -62,11 +63,14 @@ behaviour_suite! {
     errors::unknown_things_are_404,
     errors::limits_give_413_and_400,
     events::search_filters_and_pages,
+    frontend::frontend_api_evaluates_for_the_context,
+    frontend::frontend_cors_follows_the_setting,
     legacy::legacy_endpoints_act_on_every_environment,
     legacy::legacy_environments_can_be_narrowed,
     metadata::projects_and_environments,
     metadata::tags_and_tag_types,
     metadata::context_fields_and_feature_types,
+    sdk::browser_sdk_against_the_frontend_api,
     sdk::node_server_sdk,
     sdk::python_server_sdk,
     tokens::tokens_have_unleash_format_and_are_shown_once,

@@ -34,11 +34,15 @@ fn sdks_available(marker: &str) -> bool {
 /// Creates the segments and flags of `cases.json` through the Admin API.
 async fn seed(app: &TestApp) {
     let cases: Value =
-        serde_json::from_str(&std::fs::read_to_string(sdk_dir().join("cases.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(sdk_dir().join("cases.json")).unwrap())
+            .unwrap();
     let mut segment_ids = std::collections::HashMap::new();
     for segment in cases["segments"].as_array().unwrap() {
         let created = app.post("/api/admin/segments", segment.clone()).await;
-        segment_ids.insert(segment["name"].as_str().unwrap().to_string(), created["id"].clone());
+        segment_ids.insert(
+            segment["name"].as_str().unwrap().to_string(),
+            created["id"].clone(),
+        );
     }
     for flag in cases["flags"].as_array().unwrap() {
         let name = flag["name"].as_str().unwrap();
@@ -60,7 +64,9 @@ async fn seed(app: &TestApp) {
             let (status, _) = app
                 .admin(
                     Method::POST,
-                    &format!("/api/admin/projects/default/features/{name}/environments/development/on"),
+                    &format!(
+                        "/api/admin/projects/default/features/{name}/environments/development/on"
+                    ),
                     None,
                 )
                 .await;
@@ -97,7 +103,10 @@ async fn run_scenario(backend: Backend, program: &str, script: &str) {
     .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{stdout}\n{stderr}"
+    );
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{script}: {}", stdout.trim());
 }
@@ -111,5 +120,11 @@ pub async fn node_server_sdk(backend: Backend) {
 pub async fn python_server_sdk(backend: Backend) {
     if sdks_available(".venv/bin/python") {
         run_scenario(backend, ".venv/bin/python", "python_client.py").await;
+    }
+}
+
+pub async fn browser_sdk_against_the_frontend_api(backend: Backend) {
+    if sdks_available("node_modules/unleash-proxy-client") {
+        run_scenario(backend, "node-runner", "node-frontend.mjs").await;
     }
 }

@@ -9,6 +9,7 @@ use crate::api::ApiJson;
 use crate::app::AppState;
 use crate::auth::AdminAuth;
 use crate::domain::context_fields::{self, ContextFieldInput, BUILT_IN};
+use crate::domain::settings;
 use crate::domain::tag_types::{self, TagTypeInput};
 use crate::domain::validate::FEATURE_TYPES;
 use crate::error::{ApiError, ApiResult};
@@ -148,4 +149,32 @@ pub async fn feature_types(_: AdminAuth) -> Json<Value> {
         })
         .collect();
     Json(json!({ "version": 1, "types": types }))
+}
+
+pub async fn ui_config(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    let snapshot = state.core.fresh().await?;
+    Ok(Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "name": "Flagpole",
+        "environment": "Flagpole",
+        "unleashUrl": "",
+        "baseUriPath": "",
+        "versionInfo": { "current": { "oss": env!("CARGO_PKG_VERSION") }, "isLatest": true },
+        "frontendApiOrigins": settings::frontend_origins(&state.core, &snapshot),
+    })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CorsInput {
+    frontend_api_origins: Vec<String>,
+}
+
+pub async fn set_cors(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<CorsInput>,
+) -> ApiResult<StatusCode> {
+    settings::set_frontend_origins(&state.core, &auth.actor, input.frontend_api_origins).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -169,6 +169,9 @@ pub fn router() -> Router<AppState> {
             "/client-metrics/features/{feature}/raw",
             get(metrics::feature_usage_raw),
         )
+        // Instance settings.
+        .route("/ui-config", get(metadata::ui_config))
+        .route("/ui-config/cors", post(metadata::set_cors))
         // Audit log.
         .route("/events", get(events::list))
         .route("/events/{feature}", get(events::for_feature))

@@ -1,0 +1,260 @@
+//! The Frontend API (`/api/frontend`) for browser and mobile SDKs holding frontend tokens. The
+//! server evaluates every flag for the caller's context with the engine compiled for the
+//! token's environment, and answers with the enabled ones.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use flagpole_eval::{Context, Evaluation};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::{ApiJson, QueryPairs};
+use crate::app::AppState;
+use crate::auth::FrontendAuth;
+use crate::domain::metrics::{ClientMetrics, ClientRegistration};
+use crate::error::{ApiError, ApiResult};
+
+pub const MAX_CONTEXT_PROPERTIES: usize = 100;
+pub const MAX_CONTEXT_VALUE_LENGTH: usize = 1_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(get_frontend_features).post(post_frontend_features))
+        .route("/features/{feature}", get(get_frontend_feature))
+        .route("/client/metrics", post(metrics))
+        .route("/client/register", post(register))
+}
+
+/// Builds a context from query pairs: the standard fields by name, `properties[x]=y`, and any
+/// other key as a custom property, as Unleash reads them.
+fn context_from_pairs(pairs: Vec<(String, String)>) -> ApiResult<Context> {
+    let mut fields = serde_json::Map::new();
+    let mut properties = serde_json::Map::new();
+    for (key, value) in pairs {
+        if let Some(name) = key
+            .strip_prefix("properties[")
+            .and_then(|k| k.strip_suffix(']'))
+        {
+            properties.insert(name.to_owned(), Value::String(value));
+        } else if STANDARD_FIELDS.contains(&key.as_str()) {
+            fields.insert(key, Value::String(value));
+        } else {
+            properties.insert(key, Value::String(value));
+        }
+    }
+    fields.insert("properties".into(), Value::Object(properties));
+    context_from_json(Value::Object(fields))
+}
+
+const STANDARD_FIELDS: [&str; 6] = [
+    "userId",
+    "sessionId",
+    "remoteAddress",
+    "environment",
+    "appName",
+    "currentTime",
+];
+
+/// Reads a context object; unknown top-level fields become properties. Enforces the limits.
+fn context_from_json(value: Value) -> ApiResult<Context> {
+    let Value::Object(mut fields) = value else {
+        return Err(ApiError::bad_data("the context must be a JSON object"));
+    };
+    let mut properties = match fields.remove("properties") {
+        Some(Value::Object(properties)) => properties,
+        Some(Value::Null) | None => serde_json::Map::new(),
+        Some(_) => return Err(ApiError::bad_data("\"properties\" must be an object")),
+    };
+    let extra: Vec<String> = fields
+        .keys()
+        .filter(|k| !STANDARD_FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for key in extra {
+        if let Some(value) = fields.remove(&key) {
+            properties.insert(key, value);
+        }
+    }
+    if properties.len() > MAX_CONTEXT_PROPERTIES {
+        return Err(ApiError::bad_data(format!(
+            "a context may have at most {MAX_CONTEXT_PROPERTIES} properties"
+        )));
+    }
+    let too_long = fields
+        .values()
+        .chain(properties.values())
+        .any(|v| v.as_str().map_or(v.to_string().len(), str::len) > MAX_CONTEXT_VALUE_LENGTH);
+    if too_long {
+        return Err(ApiError::bad_data(format!(
+            "context values must be at most {MAX_CONTEXT_VALUE_LENGTH} bytes long"
+        )));
+    }
+    fields.insert("properties".into(), Value::Object(properties));
+    serde_json::from_value(Value::Object(fields))
+        .map_err(|error| ApiError::bad_data(format!("invalid context: {error}")))
+}
+
+fn variant_json(evaluation: &Evaluation<'_>) -> Value {
+    let variant = &evaluation.variant;
+    let mut json = json!({
+        "name": variant.name,
+        "enabled": variant.enabled,
+        "feature_enabled": evaluation.enabled,
+        "featureEnabled": evaluation.enabled,
+    });
+    if let Some(payload) = &variant.payload {
+        json["payload"] = json!(payload);
+    }
+    json
+}
+
+fn toggle_json(evaluation: &Evaluation<'_>) -> Value {
+    json!({
+        "name": evaluation.name,
+        "enabled": true,
+        "variant": variant_json(evaluation),
+        "impressionData": evaluation.impression_data,
+    })
+}
+
+/// Evaluates every flag the token may see and keeps those `keep` accepts.
+fn evaluate(
+    state: &AppState,
+    auth: &FrontendAuth,
+    mut context: Context,
+    peer: SocketAddr,
+    keep: impl Fn(&Evaluation<'_>) -> bool,
+) -> Vec<Value> {
+    // The token fixes the environment; the caller's address fills in remoteAddress.
+    context.environment = Some(auth.token.environment.clone());
+    if context.remote_address.is_none() {
+        context.remote_address = Some(peer.ip().to_string());
+    }
+    let snapshot = state.core.snapshot.current();
+    let engine = state.core.engines.get(&snapshot, &auth.token.environment);
+    engine
+        .evaluate_all(&context, chrono::Utc::now())
+        .iter()
+        .filter(|e| e.project.is_some_and(|p| auth.token.allows_project(p)))
+        .filter(|e| keep(e))
+        .map(toggle_json)
+        .collect()
+}
+
+fn no_cache(body: Value) -> Response {
+    (
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        Json(body),
+    )
+        .into_response()
+}
+
+pub async fn get_frontend_features(
+    auth: FrontendAuth,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    QueryPairs(pairs): QueryPairs,
+) -> ApiResult<Response> {
+    let context = context_from_pairs(pairs)?;
+    let toggles = evaluate(&state, &auth, context, peer, |e| e.enabled);
+    Ok(no_cache(json!({ "toggles": toggles })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContextBody {
+    #[serde(default)]
+    context: Option<Value>,
+}
+
+pub async fn post_frontend_features(
+    auth: FrontendAuth,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<ContextBody>,
+) -> ApiResult<Response> {
+    let context = context_from_json(body.context.unwrap_or_else(|| json!({})))?;
+    let toggles = evaluate(&state, &auth, context, peer, |e| e.enabled);
+    Ok(no_cache(json!({ "toggles": toggles })))
+}
+
+/// One flag, when it is enabled for this context (404 otherwise, so that a disabled flag and an
+/// unknown one look alike to browsers).
+pub async fn get_frontend_feature(
+    auth: FrontendAuth,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(name): Path<String>,
+    QueryPairs(pairs): QueryPairs,
+) -> ApiResult<Response> {
+    let context = context_from_pairs(pairs)?;
+    let toggle = evaluate(&state, &auth, context, peer, |e| {
+        e.enabled && e.name == name
+    })
+    .into_iter()
+    .next()
+    .ok_or_else(|| ApiError::not_found(format!("Could not find feature flag with name {name}")))?;
+    Ok(no_cache(toggle))
+}
+
+pub async fn metrics(
+    auth: FrontendAuth,
+    State(state): State<AppState>,
+    ApiJson(metrics): ApiJson<ClientMetrics>,
+) -> ApiResult<StatusCode> {
+    state
+        .core
+        .metrics
+        .record_metrics(&auth.token.environment, metrics)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn register(
+    auth: FrontendAuth,
+    State(state): State<AppState>,
+    ApiJson(registration): ApiJson<ClientRegistration>,
+) -> ApiResult<StatusCode> {
+    state
+        .core
+        .metrics
+        .record_registration(&auth.token.environment, registration)?;
+    Ok(StatusCode::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn query_context_fields_and_properties() {
+        let context = context_from_pairs(vec![
+            ("userId".into(), "123".into()),
+            ("properties[region]".into(), "eu".into()),
+            ("email".into(), "bob@example.com".into()),
+        ])
+        .unwrap();
+        assert_eq!(context.user_id.as_deref(), Some("123"));
+        let expected: BTreeMap<String, String> = [
+            ("email".to_string(), "bob@example.com".to_string()),
+            ("region".to_string(), "eu".to_string()),
+        ]
+        .into();
+        assert_eq!(context.properties, expected);
+    }
+
+    #[test]
+    fn oversized_contexts_are_refused() {
+        let many: serde_json::Map<String, Value> = (0..=MAX_CONTEXT_PROPERTIES)
+            .map(|n| (format!("p{n}"), json!("x")))
+            .collect();
+        assert!(context_from_json(json!({ "properties": many })).is_err());
+        assert!(context_from_json(json!({ "userId": "x".repeat(1_001) })).is_err());
+        assert!(context_from_json(json!("text")).is_err());
+    }
+}
