@@ -398,6 +398,10 @@ pub async fn metrics_and_registrations_reach_the_admin_api(backend: Backend) {
         .get("/api/admin/client-metrics/features/Demo/raw?hoursBack=24")
         .await;
     assert_eq!(raw["data"][0]["variants"], json!({"blue": 9}));
+    let flag = app.get("/api/admin/projects/default/features/Demo").await;
+    assert!(flag["lastSeenAt"].is_string(), "{flag}");
+    assert!(flag["environments"][1]["lastSeenAt"].is_string());
+    assert!(flag["environments"][0]["lastSeenAt"].is_null());
     let applications = app.get("/api/admin/metrics/applications").await;
     assert_eq!(applications["total"], 1);
     let application = &applications["applications"][0];

@@ -53,7 +53,27 @@ pub async fn get_one(
 ) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let feature = domain::find(&snapshot, &project, &name)?;
-    Ok(Json(domain::admin_json(&snapshot, &feature.value)))
+    let mut body = domain::admin_json(&snapshot, &feature.value);
+    // When SDKs last reported the flag, per environment (written with the metrics batches).
+    state.core.metrics.flush(&state.core.store).await?;
+    let last_seen = state.core.store.last_seen(&name).await?;
+    let timestamp = |millis: i64| {
+        chrono::DateTime::from_timestamp_millis(millis)
+            .map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
+            .unwrap_or(Value::Null)
+    };
+    if let Some(environments) = body["environments"].as_array_mut() {
+        for environment in environments {
+            if let Some(millis) = environment["name"].as_str().and_then(|n| last_seen.get(n)) {
+                environment["lastSeenAt"] = timestamp(*millis);
+            }
+        }
+    }
+    body["lastSeenAt"] = last_seen
+        .values()
+        .max()
+        .map_or(Value::Null, |m| timestamp(*m));
+    Ok(Json(body))
 }
 
 pub async fn update(
