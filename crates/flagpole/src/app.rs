@@ -19,6 +19,7 @@ use crate::api::{self, admin, client, frontend, health};
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
 use crate::domain::{settings, tokens, Core};
+use crate::store::{Backend, CHANGES_CHANNEL};
 
 /// Shared by every handler. Cheap to clone.
 #[derive(Clone)]
@@ -85,6 +86,10 @@ pub struct Server {
     router: Router,
     sync_interval: Duration,
     metrics_interval: Duration,
+    database_url: String,
+    /// Held while serving an SQLite file, so that a second server on the same file refuses to
+    /// start instead of running beside this one.
+    _sqlite_lock: Option<std::fs::File>,
     pub core: Arc<Core>,
 }
 
@@ -92,6 +97,10 @@ impl Server {
     /// Opens the database, applies migrations, creates start-up tokens and binds the port.
     pub async fn build(database: &DatabaseArgs, serve: &ServeArgs) -> anyhow::Result<Server> {
         let url = database.url()?;
+        let sqlite_lock = match sqlite_path(&url) {
+            Some(path) => Some(lock_sqlite_file(&path)?),
+            None => None,
+        };
         let mut core = Core::open(&url, &database.pool_settings())
             .await
             .with_context(|| format!("cannot open the database {}", redact_database_url(&url)))?;
@@ -140,6 +149,8 @@ impl Server {
             router: router(state, serve.max_body_bytes),
             sync_interval: Duration::from_millis(serve.sync_interval_ms.max(10)),
             metrics_interval: Duration::from_millis(serve.metrics_flush_interval_ms.max(10)),
+            database_url: url,
+            _sqlite_lock: sqlite_lock,
             core,
         })
     }
@@ -159,6 +170,12 @@ impl Server {
             Arc::clone(&self.core),
             self.sync_interval,
         ));
+        let listener = (self.core.store.backend() == Backend::Postgres).then(|| {
+            tokio::spawn(listen_for_changes(
+                Arc::clone(&self.core),
+                self.database_url.clone(),
+            ))
+        });
         let metrics = tokio::spawn(flush_metrics_periodically(
             Arc::clone(&self.core),
             self.metrics_interval,
@@ -171,11 +188,81 @@ impl Server {
             .await?;
         sync.abort();
         metrics.abort();
+        if let Some(listener) = listener {
+            listener.abort();
+        }
         if let Err(error) = self.core.metrics.flush(&self.core.store).await {
             tracing::warn!(%error, "could not write the last SDK metrics at shutdown");
         }
         self.core.store.close().await;
         Ok(())
+    }
+}
+
+/// The file behind an SQLite URL (`sqlite://path?…` or `sqlite:path`), if it names one.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+/// Takes an exclusive lock on `<file>.lock`; fails with a clear message when another Flagpole
+/// server holds it. The CLI does not take it: SQLite itself serialises its short transactions.
+fn lock_sqlite_file(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let lock_path = path.with_extension("db.lock");
+    if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another Flagpole server is already using {}. SQLite serves one process; \
+             run several replicas on PostgreSQL instead (DATABASE_URL=postgres://…)",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", lock_path.display()))
+        }
+    }
+}
+
+/// Refreshes the snapshot whenever any replica commits (PostgreSQL `LISTEN`). A lost
+/// connection is re-established, followed by a refresh to cover what was missed meanwhile; the
+/// periodic sync remains the safety net.
+async fn listen_for_changes(core: Arc<Core>, url: String) {
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => {
+                if let Err(error) = listener.listen(CHANGES_CHANNEL).await {
+                    tracing::warn!(%error, "cannot listen for changes");
+                } else {
+                    let _ = core.snapshot.refresh(&core.store).await;
+                    loop {
+                        match listener.recv().await {
+                            Ok(_) => {
+                                if let Err(error) = core.snapshot.refresh(&core.store).await {
+                                    tracing::warn!(%error, "cannot refresh after a change notice");
+                                }
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "change notices interrupted; reconnecting");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot connect to listen for changes"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

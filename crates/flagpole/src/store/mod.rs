@@ -47,6 +47,9 @@ impl From<sqlx::Error> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The PostgreSQL notification channel that carries the revision of every commit.
+pub const CHANGES_CHANNEL: &str = "flagpole_changes";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -293,6 +296,14 @@ impl Store {
         }
         for event in &commit.events {
             events::insert(&mut tx, event, revision, now).await?;
+        }
+        if self.backend == Backend::Postgres {
+            // Delivered to every listening replica when (and only if) the transaction commits.
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(revision.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(revision)

@@ -13,6 +13,7 @@ mod frontend;
 mod helpers;
 mod legacy;
 mod metadata;
+mod replicas;
 mod sdk;
 mod tokens;
 
