@@ -2,7 +2,15 @@
 import { initialize } from 'unleash-client';
 import { cases, enableSdkOff, expectEqual, url, waitFor, waitForTelemetry } from './admin.mjs';
 
+// FLAGPOLE_SDK_MODE selects how the SDK fetches: full polling (default), delta polling, or
+// server-sent events.
+const modes = {
+  delta: { type: 'polling', format: 'delta' },
+  streaming: { type: 'streaming' },
+};
+const mode = process.env.FLAGPOLE_SDK_MODE ?? 'polling';
 const unleash = initialize({
+  experimentalMode: modes[mode],
   url: `${url}/api`,
   appName: 'node-sdk-test',
   instanceId: 'node-1',
@@ -29,4 +37,5 @@ await enableSdkOff();
 const seenAfterMs = await waitFor('the SDK to see sdk-off enabled', () => unleash.isEnabled('sdk-off'));
 await waitForTelemetry('node-sdk-test', 'unleash-node-sdk');
 unleash.destroy();
-console.log(JSON.stringify({ sdk: 'unleash-client (Node)', cases: cases.length, seenAfterMs }));
+console.log(JSON.stringify({ sdk: `unleash-client (Node, ${mode})`, cases: cases.length, seenAfterMs }));
+process.exit(0);

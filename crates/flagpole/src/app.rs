@@ -12,6 +12,7 @@ use axum::http::{header, Method, Request};
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -25,6 +26,8 @@ use crate::store::{Backend, CHANGES_CHANNEL};
 #[derive(Clone)]
 pub struct AppState {
     pub core: Arc<Core>,
+    /// Becomes true when the server shuts down, so that long-lived streams end.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 /// CORS for the Frontend API: origins come from the saved setting (or the configured default),
@@ -87,6 +90,7 @@ pub struct Server {
     sync_interval: Duration,
     metrics_interval: Duration,
     database_url: String,
+    shutdown_sender: watch::Sender<bool>,
     /// Held while serving an SQLite file, so that a second server on the same file refuses to
     /// start instead of running beside this one.
     _sqlite_lock: Option<std::fs::File>,
@@ -141,8 +145,10 @@ impl Server {
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
+        let (shutdown_sender, shutdown) = watch::channel(false);
         let state = AppState {
             core: Arc::clone(&core),
+            shutdown,
         };
         Ok(Server {
             listener,
@@ -150,6 +156,7 @@ impl Server {
             sync_interval: Duration::from_millis(serve.sync_interval_ms.max(10)),
             metrics_interval: Duration::from_millis(serve.metrics_flush_interval_ms.max(10)),
             database_url: url,
+            shutdown_sender,
             _sqlite_lock: sqlite_lock,
             core,
         })
@@ -183,6 +190,12 @@ impl Server {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let shutdown_sender = self.shutdown_sender;
+        let shutdown = async move {
+            shutdown.await;
+            // Streams end first; otherwise graceful shutdown would wait for them forever.
+            let _ = shutdown_sender.send(true);
+        };
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;

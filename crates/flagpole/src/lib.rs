@@ -8,6 +8,7 @@
 //! - `domain`: the rules. Builds each change against the snapshot and commits it with its audit
 //!   events through `Core::change`.
 //! - `client_view`: the Client API body per token scope, serialised once per snapshot.
+//! - `delta`: changes between snapshots per scope, for the delta API and streaming.
 //! - `snapshot`: the in-memory view every read is served from, swapped atomically.
 //! - `store`: SQLite or PostgreSQL; documents, the global revision and the audit log.
 //! - `error`: the one place errors become HTTP responses.
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod cli;
 pub mod client_view;
 pub mod config;
+pub mod delta;
 pub mod domain;
 pub mod error;
 pub mod snapshot;

@@ -119,11 +119,17 @@ fn upsert<K: Ord, T: DeserializeOwned>(
     Ok(())
 }
 
+/// How many recent snapshots are kept for computing deltas (delta API, streaming). A client
+/// further behind gets a full hydration instead.
+const HISTORY: usize = 32;
+
 /// Holds the current snapshot and serialises refreshes.
 pub struct SnapshotCell {
     current: ArcSwap<Snapshot>,
     refresh_lock: Mutex<()>,
     revision_sender: watch::Sender<i64>,
+    /// Recent snapshots, oldest first; they share their documents with the current one.
+    history: std::sync::Mutex<std::collections::VecDeque<Arc<Snapshot>>>,
 }
 
 impl SnapshotCell {
@@ -133,6 +139,7 @@ impl SnapshotCell {
             current: ArcSwap::from_pointee(Snapshot::default()),
             refresh_lock: Mutex::new(()),
             revision_sender: watch::channel(0).0,
+            history: Default::default(),
         };
         cell.refresh(store).await?;
         Ok(cell)
@@ -145,6 +152,21 @@ impl SnapshotCell {
     /// Receives the revision of each newly published snapshot.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.revision_sender.subscribe()
+    }
+
+    /// The newest kept snapshot at or before `revision`: a state a client that has `revision` has
+    /// seen everything of. `None` when the history does not reach back that far.
+    pub fn at_or_before(&self, revision: i64) -> Option<Arc<Snapshot>> {
+        let history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let oldest = history.front()?;
+        if revision < oldest.revision {
+            return None;
+        }
+        history
+            .iter()
+            .rev()
+            .find(|s| s.revision <= revision)
+            .cloned()
     }
 
     /// Brings the snapshot up to date with the database and returns it.
@@ -160,6 +182,13 @@ impl SnapshotCell {
             next.apply(document).map_err(StoreError::Other)?;
         }
         let next = Arc::new(next);
+        {
+            let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+            history.push_back(Arc::clone(&next));
+            while history.len() > HISTORY {
+                history.pop_front();
+            }
+        }
         self.current.store(Arc::clone(&next));
         self.revision_sender.send_replace(next.revision);
         Ok(next)

@@ -2,10 +2,13 @@
 //! the snapshot as pre-serialised, pre-compressed bytes; the database is never touched.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,13 +17,20 @@ use crate::api::{ApiJson, QueryPairs};
 use crate::app::AppState;
 use crate::auth::ClientAuth;
 use crate::client_view::{client_feature, inline_segments, Scope};
+use crate::delta;
 use crate::domain::metrics::{ClientMetrics, ClientRegistration};
+use crate::domain::Core;
 use crate::error::{ApiError, ApiResult};
+use crate::snapshot::Snapshot;
+use serde_json::json;
+use tokio::sync::watch;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/features", get(get_client_features))
         .route("/features/{feature}", get(get_client_feature))
+        .route("/delta", get(get_client_delta))
+        .route("/streaming", get(stream_client_features))
         .route("/register", post(register))
         .route("/metrics", post(metrics))
 }
@@ -117,6 +127,125 @@ fn negotiate(headers: &HeaderMap) -> Encoding {
     } else {
         Encoding::Identity
     }
+}
+
+/// Revisions a delta client reports: `"<queryHash>:<revision>"` from our own ETag.
+fn reported_revision(value: Option<&str>, scope: &Scope) -> Option<i64> {
+    let value = value?.trim().trim_start_matches("W/").trim_matches('"');
+    let (query_hash, revision) = value.split_once(':')?;
+    (query_hash == scope.query_hash()).then(|| revision.parse().ok())?
+}
+
+/// `GET /api/client/delta`: the events since the revision in `If-None-Match`, a hydration when
+/// there is none (or it is too old), or 304 when nothing in scope changed.
+pub async fn get_client_delta(
+    auth: ClientAuth,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(parameters): QueryPairs,
+) -> ApiResult<Response> {
+    let mut scope = scope_from_request(&auth, &headers, parameters)?;
+    scope.inline_segments = false;
+    let current = state.core.snapshot.current();
+    let reported = reported_revision(
+        headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok()),
+        &scope,
+    );
+    let events = match reported.and_then(|r| state.core.snapshot.at_or_before(r)) {
+        Some(seen) if seen.revision == current.revision => vec![],
+        Some(seen) => delta::changes(&seen, &current, &scope),
+        None => vec![delta::hydration(&current, &scope)],
+    };
+    let etag = HeaderValue::from_str(&format!("\"{}:{}\"", scope.query_hash(), current.revision))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if events.is_empty() {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok(([(header::ETAG, etag)], Json(json!({ "events": events }))).into_response())
+}
+
+/// `GET /api/client/streaming`: server-sent events. `unleash-connected` carries a hydration
+/// (or, when `Last-Event-ID` is recent enough, only what changed since), then `unleash-updated`
+/// carries each change in scope. Comments keep idle connections alive.
+pub async fn stream_client_features(
+    auth: ClientAuth,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(parameters): QueryPairs,
+) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>> {
+    let mut scope = scope_from_request(&auth, &headers, parameters)?;
+    scope.inline_segments = false;
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let stream = Stream {
+        core: Arc::clone(&state.core),
+        changes: state.core.snapshot.subscribe(),
+        shutdown: state.shutdown.clone(),
+        scope,
+        sent: None,
+        last_event_id,
+    };
+    let events = futures_util::stream::unfold(stream, |mut stream| async move {
+        let event = stream.next().await?;
+        Some((Ok(event), stream))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// One client's stream: what it was last sent, and where changes and shutdown come from.
+struct Stream {
+    core: Arc<Core>,
+    changes: watch::Receiver<i64>,
+    shutdown: watch::Receiver<bool>,
+    scope: Scope,
+    sent: Option<Arc<Snapshot>>,
+    last_event_id: Option<i64>,
+}
+
+impl Stream {
+    async fn next(&mut self) -> Option<SseEvent> {
+        loop {
+            let current = self.core.snapshot.current();
+            let Some(sent) = self.sent.clone() else {
+                // First event: resume from Last-Event-ID when the history allows it.
+                let since = self
+                    .last_event_id
+                    .and_then(|id| self.core.snapshot.at_or_before(id));
+                let events = match &since {
+                    Some(seen) => delta::changes(seen, &current, &self.scope),
+                    None => vec![delta::hydration(&current, &self.scope)],
+                };
+                self.sent = Some(Arc::clone(&current));
+                return Some(sse_event("unleash-connected", current.revision, events));
+            };
+            if current.revision != sent.revision {
+                let events = delta::changes(&sent, &current, &self.scope);
+                self.sent = Some(Arc::clone(&current));
+                if !events.is_empty() {
+                    return Some(sse_event("unleash-updated", current.revision, events));
+                }
+                continue;
+            }
+            if *self.shutdown.borrow() {
+                return None;
+            }
+            tokio::select! {
+                changed = self.changes.changed() => changed.ok()?,
+                _ = self.shutdown.changed() => return None,
+            }
+        }
+    }
+}
+
+fn sse_event(name: &str, revision: i64, events: Vec<serde_json::Value>) -> SseEvent {
+    SseEvent::default()
+        .event(name)
+        .id(revision.to_string())
+        .data(json!({ "events": events }).to_string())
 }
 
 fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {

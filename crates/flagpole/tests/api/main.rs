@@ -6,6 +6,7 @@
 mod auth;
 mod cli;
 mod client;
+mod delta;
 mod errors;
 mod events;
 mod flags;
@@ -60,6 +61,8 @@ behaviour_suite! {
     client::client_api_caching_and_compression,
     client::sdk_apis_check_token_kinds,
     client::metrics_and_registrations_reach_the_admin_api,
+    delta::delta_api_sends_only_what_changed,
+    delta::streaming_pushes_changes_and_resumes,
     errors::bad_input_is_refused_and_changes_nothing,
     errors::unknown_things_are_404,
     errors::limits_give_413_and_400,
@@ -73,6 +76,8 @@ behaviour_suite! {
     metadata::context_fields_and_feature_types,
     sdk::browser_sdk_against_the_frontend_api,
     sdk::node_server_sdk,
+    sdk::node_server_sdk_delta_polling,
+    sdk::node_server_sdk_streaming,
     sdk::python_server_sdk,
     tokens::tokens_have_unleash_format_and_are_shown_once,
     tokens::token_scopes_are_validated,

@@ -76,7 +76,7 @@ async fn seed(app: &TestApp) {
 }
 
 /// Runs one scenario script with the server's address and fresh tokens; fails with its output.
-async fn run_scenario(backend: Backend, program: &str, script: &str) {
+async fn run_scenario(backend: Backend, program: &str, script: &str, mode: &str) {
     let app = TestApp::spawn(&backend).await;
     seed(&app).await;
     let client = app
@@ -86,7 +86,12 @@ async fn run_scenario(backend: Backend, program: &str, script: &str) {
         .create_token(json!({"tokenName": "sdk-frontend", "type": "frontend", "environment": "development", "projects": ["default"]}))
         .await;
     let cache = tempfile::tempdir().unwrap();
-    let (base, program, script_path) = (app.base.clone(), program.to_string(), script.to_string());
+    let (base, program, script_path, mode) = (
+        app.base.clone(),
+        program.to_string(),
+        script.to_string(),
+        mode.to_string(),
+    );
     let output = tokio::task::spawn_blocking(move || {
         Command::new(sdk_dir().join(&program))
             .arg(sdk_dir().join(&script_path))
@@ -96,6 +101,7 @@ async fn run_scenario(backend: Backend, program: &str, script: &str) {
             .env("FLAGPOLE_CLIENT_TOKEN", client)
             .env("FLAGPOLE_FRONTEND_TOKEN", frontend)
             .env("FLAGPOLE_SDK_CACHE", cache.path())
+            .env("FLAGPOLE_SDK_MODE", mode)
             .output()
             .expect("the SDK scenario starts")
     })
@@ -113,18 +119,30 @@ async fn run_scenario(backend: Backend, program: &str, script: &str) {
 
 pub async fn node_server_sdk(backend: Backend) {
     if sdks_available("node_modules/unleash-client") {
-        run_scenario(backend, "node-runner", "node-client.mjs").await;
+        run_scenario(backend, "node-runner", "node-client.mjs", "polling").await;
     }
 }
 
 pub async fn python_server_sdk(backend: Backend) {
     if sdks_available(".venv/bin/python") {
-        run_scenario(backend, ".venv/bin/python", "python_client.py").await;
+        run_scenario(backend, ".venv/bin/python", "python_client.py", "polling").await;
     }
 }
 
 pub async fn browser_sdk_against_the_frontend_api(backend: Backend) {
     if sdks_available("node_modules/unleash-proxy-client") {
-        run_scenario(backend, "node-runner", "node-frontend.mjs").await;
+        run_scenario(backend, "node-runner", "node-frontend.mjs", "polling").await;
+    }
+}
+
+pub async fn node_server_sdk_delta_polling(backend: Backend) {
+    if sdks_available("node_modules/unleash-client") {
+        run_scenario(backend, "node-runner", "node-client.mjs", "delta").await;
+    }
+}
+
+pub async fn node_server_sdk_streaming(backend: Backend) {
+    if sdks_available("node_modules/unleash-client") {
+        run_scenario(backend, "node-runner", "node-client.mjs", "streaming").await;
     }
 }
