@@ -61,3 +61,5 @@ row "GET /api/client/features, If-None-Match (304)" -H "Authorization: $CLIENT" 
 row "GET /api/frontend?userId=123" -H "Authorization: $FRONTEND" "$BASE/api/frontend?userId=123"
 echo
 echo "RSS after load: $(rss_mib) MiB"
+ulimit -n 65536 2>/dev/null || true
+python3 bench/streams.py 127.0.0.1 "$PORT" "$CLIENT" "$SERVER" "${STREAMS:-5000}"

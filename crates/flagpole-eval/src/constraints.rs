@@ -1,6 +1,8 @@
-//! Constraints, compiled once: values are parsed (numbers, dates, versions, regexes, CIDRs) when
-//! a snapshot is compiled, so evaluation only compares. A value that cannot be parsed makes the
-//! constraint false (before `inverted` applies), as the SDKs do, and is reported as a warning.
+//! Constraints, compiled once: field names are resolved and values parsed (numbers, dates,
+//! versions, regexes, CIDRs) when a snapshot is compiled, so evaluation only compares. A value
+//! that cannot be parsed, or an unknown operator, makes the constraint false whatever `inverted`
+//! says (fail closed) and is reported as a warning. Otherwise `inverted` negates the outcome,
+//! also when the context lacks the field, as the SDKs do.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -10,33 +12,57 @@ use ipnet::IpNet;
 use regex::Regex;
 use semver::Version;
 
-use crate::context::Context;
+use crate::context::{parse_time, Context, Field};
 use crate::wire::{Constraint, Operator};
 
 #[derive(Debug, Clone)]
 pub struct CompiledConstraint {
-    context_name: String,
+    field: Field,
     inverted: bool,
     check: Check,
 }
 
 #[derive(Debug, Clone)]
 enum Check {
-    In(HashSet<String>),
-    NotIn(HashSet<String>),
+    /// `IN` (`NOT_IN` is an inverted `IN`).
+    In(ValueSet),
     Text {
         operator: TextOperator,
+        /// Lower-cased when `case_insensitive`.
         values: Vec<String>,
         case_insensitive: bool,
     },
     Number(Comparison, f64),
-    DateAfter(DateTime<Utc>),
-    DateBefore(DateTime<Utc>),
+    Date(Comparison, DateTime<Utc>),
     Semver(Comparison, Version),
     Regex(Regex),
     Cidr(Vec<IpNet>),
     /// The constraint could not be compiled, or refers to a segment that does not exist.
     Never,
+}
+
+/// Exact-match values: a linear scan beats hashing for the short lists most flags have.
+#[derive(Debug, Clone)]
+enum ValueSet {
+    Few(Vec<String>),
+    Many(HashSet<String>),
+}
+
+impl ValueSet {
+    fn new(values: &[String]) -> ValueSet {
+        if values.len() <= 16 {
+            ValueSet::Few(values.to_vec())
+        } else {
+            ValueSet::Many(values.iter().cloned().collect())
+        }
+    }
+
+    fn contains(&self, value: &str) -> bool {
+        match self {
+            ValueSet::Few(values) => values.iter().any(|v| v == value),
+            ValueSet::Many(values) => values.contains(value),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -56,41 +82,30 @@ enum Comparison {
 }
 
 impl Comparison {
+    fn of(operator: &Operator) -> Comparison {
+        match operator {
+            Operator::NumEq | Operator::SemverEq => Comparison::Eq,
+            Operator::NumGt | Operator::SemverGt | Operator::DateAfter => Comparison::Gt,
+            Operator::NumGte | Operator::SemverGte => Comparison::Gte,
+            Operator::NumLt | Operator::SemverLt | Operator::DateBefore => Comparison::Lt,
+            _ => Comparison::Lte,
+        }
+    }
+
     fn holds(self, ordering: std::cmp::Ordering) -> bool {
-        use std::cmp::Ordering::{Equal, Greater, Less};
         match self {
-            Comparison::Eq => ordering == Equal,
-            Comparison::Gt => ordering == Greater,
-            Comparison::Gte => ordering != Less,
-            Comparison::Lt => ordering == Less,
-            Comparison::Lte => ordering != Greater,
+            Comparison::Eq => ordering.is_eq(),
+            Comparison::Gt => ordering.is_gt(),
+            Comparison::Gte => ordering.is_ge(),
+            Comparison::Lt => ordering.is_lt(),
+            Comparison::Lte => ordering.is_le(),
         }
     }
 }
 
-/// Values as the SDKs clean them: trimmed, empty ones dropped.
-fn clean(values: &[String]) -> Vec<String> {
-    values
-        .iter()
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Parses a semantic version as the SDKs accept it: strict semver, no leading `v`.
+/// A semantic version as the SDKs accept it: strict semver (so no leading `v`).
 pub(crate) fn parse_version(text: &str) -> Option<Version> {
-    let text = text.trim();
-    if text.starts_with('v') {
-        return None;
-    }
-    Version::parse(text).ok()
-}
-
-pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text.trim())
-        .ok()
-        .map(|date| date.with_timezone(&Utc))
+    Version::parse(text.trim()).ok()
 }
 
 /// An address or a range; a bare address is a range of one.
@@ -99,6 +114,12 @@ pub(crate) fn parse_range(text: &str) -> Option<IpNet> {
     text.parse::<IpNet>()
         .ok()
         .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+/// Numbers as JavaScript's `Number()` reads them for the usual cases: surrounding white space
+/// is ignored; anything that is not a finite number is not a number.
+fn parse_number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 /// The single value of operators that compare against `value`, with `values[0]` as a fallback
@@ -113,93 +134,91 @@ fn single_value(constraint: &Constraint) -> Option<&str> {
 pub fn compile(constraint: &Constraint, warnings: &mut Vec<String>) -> CompiledConstraint {
     let mut invalid = |why: String| {
         warnings.push(format!(
-            "constraint on {} ({}): {why}",
+            "constraint on {} ({}): {why}; it never matches",
             constraint.context_name, constraint.operator
         ));
         Check::Never
     };
-    let comparison = |operator: &Operator| match operator {
-        Operator::NumEq | Operator::SemverEq => Comparison::Eq,
-        Operator::NumGt | Operator::SemverGt => Comparison::Gt,
-        Operator::NumGte | Operator::SemverGte => Comparison::Gte,
-        Operator::NumLt | Operator::SemverLt => Comparison::Lt,
-        _ => Comparison::Lte,
-    };
     let operator = &constraint.operator;
+    let value = single_value(constraint);
     let check = match operator {
-        Operator::In => Check::In(clean(&constraint.values).into_iter().collect()),
-        Operator::NotIn => Check::NotIn(clean(&constraint.values).into_iter().collect()),
-        Operator::StrContains | Operator::StrStartsWith | Operator::StrEndsWith => {
-            let mut values = clean(&constraint.values);
-            if constraint.case_insensitive {
-                values = values.iter().map(|v| v.to_lowercase()).collect();
-            }
-            Check::Text {
-                operator: match operator {
-                    Operator::StrContains => TextOperator::Contains,
-                    Operator::StrStartsWith => TextOperator::StartsWith,
-                    _ => TextOperator::EndsWith,
-                },
-                values,
-                case_insensitive: constraint.case_insensitive,
-            }
-        }
+        Operator::In | Operator::NotIn => Check::In(ValueSet::new(&constraint.values)),
+        Operator::StrContains | Operator::StrStartsWith | Operator::StrEndsWith => Check::Text {
+            operator: match operator {
+                Operator::StrContains => TextOperator::Contains,
+                Operator::StrStartsWith => TextOperator::StartsWith,
+                _ => TextOperator::EndsWith,
+            },
+            values: if constraint.case_insensitive {
+                constraint.values.iter().map(|v| v.to_lowercase()).collect()
+            } else {
+                constraint.values.clone()
+            },
+            case_insensitive: constraint.case_insensitive,
+        },
         Operator::NumEq
         | Operator::NumGt
         | Operator::NumGte
         | Operator::NumLt
-        | Operator::NumLte => {
-            match single_value(constraint).and_then(|v| v.trim().parse::<f64>().ok()) {
-                Some(number) if number.is_finite() => Check::Number(comparison(operator), number),
-                _ => invalid(format!("{:?} is not a number", constraint.value)),
-            }
-        }
-        Operator::DateAfter | Operator::DateBefore => {
-            match single_value(constraint).and_then(parse_date) {
-                Some(date) if *operator == Operator::DateAfter => Check::DateAfter(date),
-                Some(date) => Check::DateBefore(date),
-                None => invalid(format!("{:?} is not an RFC 3339 date", constraint.value)),
-            }
-        }
+        | Operator::NumLte => match value.and_then(parse_number) {
+            Some(number) => Check::Number(Comparison::of(operator), number),
+            None => invalid(format!("{value:?} is not a number")),
+        },
+        Operator::DateAfter | Operator::DateBefore => match value.and_then(parse_time) {
+            Some(date) => Check::Date(Comparison::of(operator), date),
+            None => invalid(format!("{value:?} is not an RFC 3339 date")),
+        },
         Operator::SemverEq
         | Operator::SemverGt
         | Operator::SemverGte
         | Operator::SemverLt
-        | Operator::SemverLte => match single_value(constraint).and_then(parse_version) {
-            Some(version) => Check::Semver(comparison(operator), version),
-            None => invalid(format!("{:?} is not a semantic version", constraint.value)),
+        | Operator::SemverLte => match value.and_then(parse_version) {
+            Some(version) => Check::Semver(Comparison::of(operator), version),
+            None => invalid(format!("{value:?} is not a semantic version")),
         },
-        Operator::Regex => {
-            let pattern = single_value(constraint).unwrap_or_default();
-            match regex::RegexBuilder::new(pattern)
-                .case_insensitive(constraint.case_insensitive)
-                .size_limit(1 << 20)
-                .build()
-            {
-                Ok(regex) => Check::Regex(regex),
-                Err(error) => invalid(format!("invalid regular expression: {error}")),
-            }
-        }
-        Operator::InCidr => Check::Cidr(
-            constraint
+        // RE2 semantics (linear time, no backreferences), bounded in size so that a hostile
+        // pattern cannot make compilation expensive.
+        Operator::Regex => match regex::RegexBuilder::new(value.unwrap_or_default())
+            .case_insensitive(constraint.case_insensitive)
+            .size_limit(1 << 20)
+            .build()
+        {
+            Ok(regex) => Check::Regex(regex),
+            Err(error) => invalid(format!("invalid regular expression: {error}")),
+        },
+        Operator::InCidr => {
+            let ranges: Vec<IpNet> = constraint
                 .values
                 .iter()
                 .filter_map(|v| parse_range(v))
-                .collect(),
-        ),
+                .collect();
+            if ranges.len() < constraint.values.len() {
+                invalid_ranges(constraint, warnings);
+            }
+            Check::Cidr(ranges)
+        }
         Operator::Unknown(name) => invalid(format!("unknown operator {name}")),
     };
     CompiledConstraint {
-        context_name: constraint.context_name.clone(),
-        inverted: constraint.inverted,
+        field: Field::parse(&constraint.context_name),
+        // NOT_IN is compiled as IN, inverted.
+        inverted: constraint.inverted != (*operator == Operator::NotIn),
         check,
     }
 }
 
+/// Unparseable CIDR entries are skipped (the others still apply), but reported.
+fn invalid_ranges(constraint: &Constraint, warnings: &mut Vec<String>) {
+    warnings.push(format!(
+        "constraint on {} (IN_CIDR): some values are not addresses or ranges and are ignored",
+        constraint.context_name
+    ));
+}
+
 /// A constraint that never holds, standing in for a segment that does not exist.
-pub fn never(reason: &str) -> CompiledConstraint {
+pub fn never() -> CompiledConstraint {
     CompiledConstraint {
-        context_name: reason.to_owned(),
+        field: Field::Property(String::new()),
         inverted: false,
         check: Check::Never,
     }
@@ -214,20 +233,30 @@ impl CompiledConstraint {
     }
 
     fn check_value(&self, context: &Context, now: DateTime<Utc>) -> bool {
-        let value = context.field(&self.context_name);
+        if let Check::Date(comparison, date) = &self.check {
+            // Dates compare the context's time (or now), unless they name another field.
+            let current = match self.field {
+                Field::CurrentTime => Some(context.current_time.unwrap_or(now)),
+                _ => self.field.get(context).and_then(parse_time),
+            };
+            return current.is_some_and(|current| comparison.holds(current.cmp(date)));
+        }
+        let Some(value) = self.field.get(context) else {
+            return false;
+        };
         match &self.check {
-            Check::In(values) => value.is_some_and(|v| values.contains(v)),
-            Check::NotIn(values) => !value.is_some_and(|v| values.contains(v)),
+            Check::In(values) => values.contains(value),
             Check::Text {
                 operator,
                 values,
                 case_insensitive,
             } => {
-                let Some(value) = value else { return false };
+                let lowered;
                 let value = if *case_insensitive {
-                    std::borrow::Cow::Owned(value.to_lowercase())
+                    lowered = value.to_lowercase();
+                    lowered.as_str()
                 } else {
-                    std::borrow::Cow::Borrowed(value)
+                    value
                 };
                 values.iter().any(|candidate| match operator {
                     TextOperator::Contains => value.contains(candidate.as_str()),
@@ -235,32 +264,76 @@ impl CompiledConstraint {
                     TextOperator::EndsWith => value.ends_with(candidate.as_str()),
                 })
             }
-            Check::Number(comparison, expected) => value
-                .and_then(|v| v.trim().parse::<f64>().ok())
+            Check::Number(comparison, expected) => parse_number(value)
                 .and_then(|actual| actual.partial_cmp(expected))
                 .is_some_and(|ordering| comparison.holds(ordering)),
-            Check::DateAfter(date) | Check::DateBefore(date) => {
-                let current = match context.current_time.as_deref() {
-                    Some(text) => match parse_date(text) {
-                        Some(time) => time,
-                        None => return false,
-                    },
-                    None => now,
-                };
-                if matches!(self.check, Check::DateAfter(_)) {
-                    current > *date
-                } else {
-                    current < *date
-                }
-            }
-            Check::Semver(comparison, expected) => value
-                .and_then(parse_version)
+            Check::Semver(comparison, expected) => parse_version(value)
                 .is_some_and(|actual| comparison.holds(actual.cmp_precedence(expected))),
-            Check::Regex(regex) => value.is_some_and(|v| regex.is_match(v)),
+            Check::Regex(regex) => regex.is_match(value),
             Check::Cidr(ranges) => value
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
-                .is_some_and(|address| ranges.iter().any(|range| range.contains(&address))),
-            Check::Never => false,
+                .trim()
+                .parse::<IpAddr>()
+                .is_ok_and(|address| ranges.iter().any(|range| range.contains(&address))),
+            Check::Date(..) | Check::Never => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn constraint(json: &str) -> CompiledConstraint {
+        let mut warnings = Vec::new();
+        compile(&serde_json::from_str(json).unwrap(), &mut warnings)
+    }
+
+    fn context(json: &str) -> Context {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn invalid_values_fail_closed_even_when_inverted() {
+        let mut warnings = Vec::new();
+        let c = compile(
+            &serde_json::from_str(
+                r#"{"contextName":"v","operator":"SEMVER_GT","value":"v1.2.3","inverted":true}"#,
+            )
+            .unwrap(),
+            &mut warnings,
+        );
+        assert!(!c.matches(&context(r#"{"properties":{"v":"2.0.0"}}"#), Utc::now()));
+        assert_eq!(warnings.len(), 1);
+    }
+
+    #[test]
+    fn not_in_holds_when_the_field_is_missing() {
+        let c = constraint(r#"{"contextName":"userId","operator":"NOT_IN","values":["1"]}"#);
+        assert!(c.matches(&Context::default(), Utc::now()));
+        assert!(!c.matches(&context(r#"{"userId":"1"}"#), Utc::now()));
+    }
+
+    #[test]
+    fn large_value_lists_use_a_set() {
+        let values: Vec<String> = (0..100).map(|n| format!("\"{n}\"")).collect();
+        let c = constraint(&format!(
+            r#"{{"contextName":"userId","operator":"IN","values":[{}]}}"#,
+            values.join(",")
+        ));
+        assert!(c.matches(&context(r#"{"userId":"42"}"#), Utc::now()));
+        assert!(!c.matches(&context(r#"{"userId":"420"}"#), Utc::now()));
+    }
+
+    #[test]
+    fn dates_on_other_fields_compare_the_field() {
+        let c = constraint(
+            r#"{"contextName":"signup","operator":"DATE_AFTER","value":"2024-01-01T00:00:00Z"}"#,
+        );
+        let now = Utc::now();
+        assert!(c.matches(
+            &context(r#"{"properties":{"signup":"2024-06-01T00:00:00Z"}}"#),
+            now
+        ));
+        assert!(!c.matches(&Context::default(), now));
     }
 }

@@ -1,48 +1,55 @@
-//! Activation strategies, compiled once per snapshot. A strategy this version does not know
-//! evaluates to false, as in every SDK.
+//! Activation strategies, compiled once per snapshot: the built-in Unleash strategies, their
+//! constraints (with segments resolved into them) and their variants. A strategy this version
+//! does not know evaluates to false, as in every SDK.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
-use rand::Rng;
 
 use crate::constraints::{self, parse_range, CompiledConstraint};
-use crate::context::Context;
-use crate::hashing::strategy_bucket;
-use crate::wire::{Segment, Strategy, Variant};
+use crate::context::{Context, Field};
+use crate::hashing::{random_up_to, Group};
+use crate::variants::VariantSet;
+use crate::wire::{Segment, Strategy};
 
 #[derive(Debug, Clone)]
 pub struct CompiledStrategy {
     kind: Kind,
     constraints: Vec<CompiledConstraint>,
-    pub variants: Vec<Variant>,
-    /// The hashing group of strategy variants: the `groupId` parameter, else the flag name.
-    pub group_id: String,
-    /// The `stickiness` parameter, used when the variants do not name their own.
-    pub stickiness: Option<String>,
+    /// The strategy's own variants, when it has some with weight.
+    pub variants: Option<VariantSet>,
+}
+
+/// Which id a rollout hashes.
+#[derive(Debug, Clone)]
+pub(crate) enum Stickiness {
+    /// userId, else sessionId, else a random draw.
+    Default,
+    Random,
+    Field(Field),
+}
+
+impl Stickiness {
+    pub fn parse(name: Option<&str>) -> Stickiness {
+        match name {
+            None | Some("") | Some("default") => Stickiness::Default,
+            Some("random") => Stickiness::Random,
+            Some(field) => Stickiness::Field(Field::parse(field)),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 enum Kind {
     Default,
     UserWithId(HashSet<String>),
-    GradualUserId {
+    /// flexibleRollout, and the legacy gradual rollouts expressed as one.
+    Rollout {
         percentage: f64,
-        group_id: String,
-    },
-    GradualSessionId {
-        percentage: f64,
-        group_id: String,
-    },
-    GradualRandom {
-        percentage: f64,
-    },
-    FlexibleRollout {
-        rollout: f64,
-        stickiness: String,
-        group_id: String,
+        stickiness: Stickiness,
+        group: Group,
     },
     RemoteAddress {
         exact: HashSet<String>,
@@ -52,7 +59,7 @@ enum Kind {
     Unknown,
 }
 
-/// A percentage parameter as the SDKs read it (`Number(text)`): missing or invalid is no rollout.
+/// A percentage parameter as the SDKs read it (`Number(text)`): missing or invalid is 0.
 fn percentage(parameters: &BTreeMap<String, String>, key: &str) -> f64 {
     parameters
         .get(key)
@@ -61,6 +68,7 @@ fn percentage(parameters: &BTreeMap<String, String>, key: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Comma-separated lists, items trimmed, as the SDKs split them.
 fn list(parameters: &BTreeMap<String, String>, key: &str) -> Vec<String> {
     parameters
         .get(key)
@@ -75,32 +83,35 @@ pub fn compile(
     warnings: &mut Vec<String>,
 ) -> CompiledStrategy {
     let parameters = &strategy.parameters;
-    let group_id = parameters
-        .get("groupId")
-        .cloned()
-        .unwrap_or_else(|| feature_name.to_owned());
+    let group_id_or = |fallback: &str| {
+        parameters
+            .get("groupId")
+            .filter(|g| !g.is_empty())
+            .cloned()
+            .unwrap_or_else(|| fallback.to_owned())
+    };
     let kind = match strategy.name.as_str() {
         "default" => Kind::Default,
         "userWithId" => Kind::UserWithId(list(parameters, "userIds").into_iter().collect()),
-        "gradualRolloutUserId" => Kind::GradualUserId {
-            percentage: percentage(parameters, "percentage"),
-            group_id: parameters.get("groupId").cloned().unwrap_or_default(),
+        "flexibleRollout" => Kind::Rollout {
+            percentage: percentage(parameters, "rollout"),
+            stickiness: Stickiness::parse(parameters.get("stickiness").map(String::as_str)),
+            group: Group::strategy(&group_id_or(feature_name)),
         },
-        "gradualRolloutSessionId" => Kind::GradualSessionId {
+        "gradualRolloutUserId" => Kind::Rollout {
             percentage: percentage(parameters, "percentage"),
-            group_id: parameters.get("groupId").cloned().unwrap_or_default(),
+            stickiness: Stickiness::Field(Field::UserId),
+            group: Group::strategy(&group_id_or("")),
         },
-        "gradualRolloutRandom" => Kind::GradualRandom {
+        "gradualRolloutSessionId" => Kind::Rollout {
             percentage: percentage(parameters, "percentage"),
+            stickiness: Stickiness::Field(Field::SessionId),
+            group: Group::strategy(&group_id_or("")),
         },
-        "flexibleRollout" => Kind::FlexibleRollout {
-            rollout: percentage(parameters, "rollout"),
-            stickiness: parameters
-                .get("stickiness")
-                .filter(|s| !s.is_empty())
-                .cloned()
-                .unwrap_or_else(|| "default".into()),
-            group_id: group_id.clone(),
+        "gradualRolloutRandom" => Kind::Rollout {
+            percentage: percentage(parameters, "percentage"),
+            stickiness: Stickiness::Random,
+            group: Group::strategy(""),
         },
         "remoteAddress" => {
             let entries = list(parameters, "IPs");
@@ -122,11 +133,8 @@ pub fn compile(
             Kind::Unknown
         }
     };
-    let mut compiled: Vec<CompiledConstraint> = strategy
-        .constraints
-        .iter()
-        .map(|c| constraints::compile(c, warnings))
-        .collect();
+    let mut compiled: Vec<CompiledConstraint> = Vec::new();
+    // Segments first: they are usually the broad filter, and a missing one ends the check.
     for id in &strategy.segments {
         match segments.get(id) {
             Some(segment) => compiled.extend(
@@ -136,75 +144,68 @@ pub fn compile(
                     .map(|c| constraints::compile(c, warnings)),
             ),
             None => {
-                warnings.push(format!("flag {feature_name}: segment {id} does not exist"));
-                compiled.push(constraints::never("missing segment"));
+                warnings.push(format!(
+                    "flag {feature_name}: segment {id} does not exist; the strategy never matches"
+                ));
+                compiled.push(constraints::never());
             }
         }
     }
+    compiled.extend(
+        strategy
+            .constraints
+            .iter()
+            .map(|c| constraints::compile(c, warnings)),
+    );
+    // Strategy variants hash on the strategy's stickiness and groupId, as Node and Yggdrasil do.
+    let variants = VariantSet::new(
+        &strategy.variants,
+        group_id_or(feature_name),
+        Stickiness::parse(parameters.get("stickiness").map(String::as_str)),
+    );
     CompiledStrategy {
         kind,
         constraints: compiled,
-        variants: strategy.variants.clone(),
-        group_id,
-        stickiness: parameters.get("stickiness").cloned(),
+        variants,
     }
-}
-
-/// A number from 1 to 100, for random rollouts.
-fn random_bucket() -> f64 {
-    f64::from(rand::rng().random_range(1..=100u32))
 }
 
 impl CompiledStrategy {
     pub fn is_enabled(&self, context: &Context, now: DateTime<Utc>) -> bool {
-        self.constraints.iter().all(|c| c.matches(context, now)) && self.kind_allows(context)
+        self.kind_allows(context) && self.constraints.iter().all(|c| c.matches(context, now))
     }
 
     fn kind_allows(&self, context: &Context) -> bool {
-        let in_rollout = |percentage: f64, group_id: &str, id: &str| {
-            percentage > 0.0 && f64::from(strategy_bucket(group_id, id)) <= percentage
-        };
         match &self.kind {
             Kind::Default => true,
             Kind::UserWithId(users) => context.user_id.as_ref().is_some_and(|u| users.contains(u)),
-            Kind::GradualUserId {
+            Kind::Rollout {
                 percentage,
-                group_id,
-            } => context
-                .user_id
-                .as_deref()
-                .filter(|u| !u.is_empty())
-                .is_some_and(|user| in_rollout(*percentage, group_id, user)),
-            Kind::GradualSessionId {
-                percentage,
-                group_id,
-            } => context
-                .session_id
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .is_some_and(|session| in_rollout(*percentage, group_id, session)),
-            Kind::GradualRandom { percentage } => *percentage >= random_bucket(),
-            Kind::FlexibleRollout {
-                rollout,
                 stickiness,
-                group_id,
-            } => match stickiness.as_str() {
-                "default" => {
-                    let id = [context.user_id.as_deref(), context.session_id.as_deref()]
+                group,
+            } => {
+                if *percentage <= 0.0 {
+                    return false;
+                }
+                let id = match stickiness {
+                    Stickiness::Default => [&context.user_id, &context.session_id]
                         .into_iter()
                         .flatten()
-                        .find(|id| !id.is_empty());
-                    match id {
-                        Some(id) => in_rollout(*rollout, group_id, id),
-                        None => *rollout > 0.0 && random_bucket() <= *rollout,
-                    }
-                }
-                "random" => *rollout > 0.0 && random_bucket() <= *rollout,
-                field => context
-                    .field(field)
-                    .filter(|v| !v.is_empty())
-                    .is_some_and(|id| in_rollout(*rollout, group_id, id)),
-            },
+                        .find(|id| !id.is_empty())
+                        .map(String::as_str),
+                    Stickiness::Random => None,
+                    Stickiness::Field(field) => match field.get(context) {
+                        Some(id) if !id.is_empty() => Some(id),
+                        // A rollout sticky on a field the context lacks is off.
+                        _ => return false,
+                    },
+                };
+                let bucket = match id {
+                    Some(id) => group.bucket(id),
+                    None => random_up_to(100),
+                };
+                f64::from(bucket) <= *percentage
+            }
             Kind::RemoteAddress { exact, ranges } => {
                 let Some(address) = context.remote_address.as_deref() else {
                     return false;

@@ -103,7 +103,10 @@ pub async fn delta_api_sends_only_what_changed(backend: Backend) {
 }
 
 /// Reads server-sent events until `count` named events have arrived (or a timeout).
-pub async fn read_events(response: reqwest::Response, count: usize) -> Vec<(String, String, Value)> {
+pub async fn read_events(
+    response: reqwest::Response,
+    count: usize,
+) -> Vec<(String, String, Value)> {
     let mut stream = response.bytes_stream();
     let mut buffer = String::new();
     let mut events = Vec::new();

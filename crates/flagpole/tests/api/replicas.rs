@@ -173,12 +173,30 @@ async fn postgres_replicas_share_changes_within_a_second() {
     );
 
     // A stream from B carries a change made on A within a second.
-    let stream = send(&http, Method::GET, format!("{}/api/client/streaming", b.base), &client, None).await.unwrap();
+    let stream = send(
+        &http,
+        Method::GET,
+        format!("{}/api/client/streaming", b.base),
+        &client,
+        None,
+    )
+    .await
+    .unwrap();
     let reader = tokio::spawn(crate::delta::read_events(stream, 2));
     tokio::time::sleep(Duration::from_millis(100)).await;
     let changed_at = Instant::now();
-    send(&http, Method::POST, format!("{}/api/admin/projects/default/features/replicated-0/environments/development/off", a.base),
-        ADMIN_TOKEN, None).await.unwrap();
+    send(
+        &http,
+        Method::POST,
+        format!(
+            "{}/api/admin/projects/default/features/replicated-0/environments/development/off",
+            a.base
+        ),
+        ADMIN_TOKEN,
+        None,
+    )
+    .await
+    .unwrap();
     let events = reader.await.unwrap();
     assert!(changed_at.elapsed() < Duration::from_secs(1));
     assert_eq!(events[1].0, "unleash-updated");
