@@ -8,9 +8,9 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use flagpole_eval::{Context, Evaluation};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::api::{ApiJson, QueryPairs};
@@ -99,37 +99,60 @@ fn context_from_json(value: Value) -> ApiResult<Context> {
         .map_err(|error| ApiError::bad_data(format!("invalid context: {error}")))
 }
 
-fn variant_json(evaluation: &Evaluation<'_>) -> Value {
-    let variant = &evaluation.variant;
-    let mut json = json!({
-        "name": variant.name,
-        "enabled": variant.enabled,
-        "feature_enabled": evaluation.enabled,
-        "featureEnabled": evaluation.enabled,
-    });
-    if let Some(payload) = &variant.payload {
-        json["payload"] = json!(payload);
+/// One enabled flag in the Frontend API's shape, serialised straight from the evaluation.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Toggle<'a> {
+    name: &'a str,
+    enabled: bool,
+    variant: ToggleVariant<'a>,
+    impression_data: bool,
+}
+
+#[derive(Serialize)]
+struct ToggleVariant<'a> {
+    name: &'a str,
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a flagpole_eval::wire::Payload>,
+    feature_enabled: bool,
+    /// The older spelling, still read by some SDKs.
+    #[serde(rename = "featureEnabled")]
+    feature_enabled_camel: bool,
+}
+
+impl<'a> Toggle<'a> {
+    fn from(evaluation: &Evaluation<'a>) -> Toggle<'a> {
+        Toggle {
+            name: evaluation.name,
+            enabled: true,
+            variant: ToggleVariant {
+                name: evaluation.variant.name,
+                enabled: evaluation.variant.enabled,
+                payload: evaluation.variant.payload,
+                feature_enabled: evaluation.enabled,
+                feature_enabled_camel: evaluation.enabled,
+            },
+            impression_data: evaluation.impression_data,
+        }
     }
-    json
 }
 
-fn toggle_json(evaluation: &Evaluation<'_>) -> Value {
-    json!({
-        "name": evaluation.name,
-        "enabled": true,
-        "variant": variant_json(evaluation),
-        "impressionData": evaluation.impression_data,
-    })
+#[derive(Serialize)]
+struct Toggles<'a> {
+    toggles: Vec<Toggle<'a>>,
 }
 
-/// Evaluates every flag the token may see and keeps those `keep` accepts.
+/// Evaluates every flag the token may see and serialises those `keep` accepts: the whole list,
+/// or (with `single`) just the first one.
 fn evaluate(
     state: &AppState,
     auth: &FrontendAuth,
     mut context: Context,
     peer: SocketAddr,
+    single: bool,
     keep: impl Fn(&Evaluation<'_>) -> bool,
-) -> Vec<Value> {
+) -> ApiResult<Option<Vec<u8>>> {
     // The token fixes the environment; the caller's address fills in remoteAddress.
     context.environment = Some(auth.token.environment.clone());
     if context.remote_address.is_none() {
@@ -137,19 +160,34 @@ fn evaluate(
     }
     let snapshot = state.core.snapshot.current();
     let engine = state.core.engines.get(&snapshot, &auth.token.environment);
-    engine
-        .evaluate_all(&context, chrono::Utc::now())
+    let evaluations = engine.evaluate_all(&context, chrono::Utc::now());
+    let toggles: Vec<Toggle<'_>> = evaluations
         .iter()
         .filter(|e| e.project.is_some_and(|p| auth.token.allows_project(p)))
         .filter(|e| keep(e))
-        .map(toggle_json)
-        .collect()
+        .map(Toggle::from)
+        .collect();
+    let body = if single {
+        match toggles.first() {
+            Some(toggle) => serde_json::to_vec(toggle),
+            None => return Ok(None),
+        }
+    } else {
+        serde_json::to_vec(&Toggles { toggles })
+    };
+    body.map(Some).map_err(|e| ApiError::Internal(e.into()))
 }
 
-fn no_cache(body: Value) -> Response {
+fn no_cache(body: Vec<u8>) -> Response {
     (
-        [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
-        Json(body),
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            ),
+        ],
+        body,
     )
         .into_response()
 }
@@ -161,8 +199,8 @@ pub async fn get_frontend_features(
     QueryPairs(pairs): QueryPairs,
 ) -> ApiResult<Response> {
     let context = context_from_pairs(pairs)?;
-    let toggles = evaluate(&state, &auth, context, peer, |e| e.enabled);
-    Ok(no_cache(json!({ "toggles": toggles })))
+    let body = evaluate(&state, &auth, context, peer, false, |e| e.enabled)?.unwrap_or_default();
+    Ok(no_cache(body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,8 +216,8 @@ pub async fn post_frontend_features(
     ApiJson(body): ApiJson<ContextBody>,
 ) -> ApiResult<Response> {
     let context = context_from_json(body.context.unwrap_or_else(|| json!({})))?;
-    let toggles = evaluate(&state, &auth, context, peer, |e| e.enabled);
-    Ok(no_cache(json!({ "toggles": toggles })))
+    let body = evaluate(&state, &auth, context, peer, false, |e| e.enabled)?.unwrap_or_default();
+    Ok(no_cache(body))
 }
 
 /// One flag, when it is enabled for this context (404 otherwise, so that a disabled flag and an
@@ -192,11 +230,9 @@ pub async fn get_frontend_feature(
     QueryPairs(pairs): QueryPairs,
 ) -> ApiResult<Response> {
     let context = context_from_pairs(pairs)?;
-    let toggle = evaluate(&state, &auth, context, peer, |e| {
+    let toggle = evaluate(&state, &auth, context, peer, true, |e| {
         e.enabled && e.name == name
-    })
-    .into_iter()
-    .next()
+    })?
     .ok_or_else(|| ApiError::not_found(format!("Could not find feature flag with name {name}")))?;
     Ok(no_cache(toggle))
 }
