@@ -36,6 +36,9 @@ pub struct Core {
     pub snapshot: SnapshotCell,
     /// Environments the legacy `/api/admin/features` endpoints act on; empty means all.
     pub legacy_environments: Vec<String>,
+    /// Changes in this process are built and committed one at a time, so they never conflict
+    /// with each other; optimistic retries only handle writes from other processes.
+    writer: tokio::sync::Mutex<()>,
     /// SDK metrics waiting to be written.
     pub metrics: metrics::MetricsBuffer,
     /// Serialised Client API responses of the current snapshot.
@@ -54,6 +57,7 @@ impl Core {
             store,
             snapshot,
             legacy_environments: Vec::new(),
+            writer: tokio::sync::Mutex::new(()),
             metrics: metrics::MetricsBuffer::default(),
             client_payloads: Default::default(),
             engines: Default::default(),
@@ -77,6 +81,7 @@ impl Core {
         actor: &Actor,
         mut build: impl FnMut(&Snapshot, &mut ChangeSet) -> ApiResult<R>,
     ) -> ApiResult<R> {
+        let _writer = self.writer.lock().await;
         let mut snapshot = self.fresh().await?;
         for _ in 0..MAX_ATTEMPTS {
             let mut changes = ChangeSet {

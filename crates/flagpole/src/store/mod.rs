@@ -10,6 +10,7 @@ mod events;
 mod metrics;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::Once;
 use std::time::Duration;
 
@@ -128,6 +129,9 @@ pub struct Commit {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite allows one writer at a time; queueing writers here, in order, is much faster than
+    /// letting them poll SQLite's busy handler, which sleeps with growing back-off.
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 static INSTALL_DRIVERS: Once = Once::new();
@@ -158,7 +162,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            sqlite_writer: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -227,6 +235,10 @@ impl Store {
     /// Applies every write and appends every event in one transaction, under a new global
     /// revision, which it returns. Nothing is applied if any expectation fails.
     pub async fn commit(&self, commit: Commit) -> StoreResult<i64> {
+        let _writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        };
         let now = chrono::Utc::now().timestamp_millis();
         let mut tx = self.pool.begin().await?;
         // Writing first takes the write lock at once (SQLite) or the row lock (PostgreSQL), so
@@ -310,6 +322,10 @@ impl Store {
     }
 
     pub async fn write_metrics(&self, batch: &MetricsBatch) -> StoreResult<()> {
+        let _writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        };
         metrics::write(&self.pool, batch).await
     }
 
