@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
-use crate::store::{MetricKey, MetricsBatch, Registration, Store, StoreResult};
+use crate::store::{Counts, MetricKey, MetricsBatch, PostKey, Registration, Store, StoreResult};
 
 pub const MAX_TOGGLES_PER_POST: usize = 10_000;
 pub const MAX_COUNT: i64 = 1_000_000_000_000;
@@ -28,6 +28,10 @@ pub struct ClientMetrics {
 
 #[derive(Debug, Deserialize)]
 pub struct Bucket {
+    #[serde(default)]
+    pub start: Option<serde_json::Value>,
+    #[serde(default)]
+    pub stop: Option<serde_json::Value>,
     #[serde(default)]
     pub toggles: HashMap<String, ToggleCounts>,
 }
@@ -101,7 +105,34 @@ impl MetricsBuffer {
         }
         let now = Utc::now().timestamp_millis();
         let hour_start = now - now.rem_euclid(3_600_000);
+        let text = |value: &Option<serde_json::Value>| match value {
+            Some(serde_json::Value::String(text)) => Some(text.clone()),
+            Some(serde_json::Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
+        // A post that names its instance and bucket can be recognised when it is sent again.
+        let post_key = match (
+            &metrics.instance_id,
+            text(&metrics.bucket.start),
+            text(&metrics.bucket.stop),
+        ) {
+            (Some(instance_id), Some(bucket_start), Some(bucket_stop)) => Some(PostKey {
+                app_name: metrics.app_name.clone(),
+                instance_id: instance_id.clone(),
+                environment: environment.to_owned(),
+                bucket_start,
+                bucket_stop,
+            }),
+            _ => None,
+        };
         let mut batch = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if post_key
+            .as_ref()
+            .is_some_and(|key| batch.posts.contains_key(key))
+        {
+            return Ok(());
+        }
+        let mut post_counts = Vec::new();
         for (name, counts) in metrics.bucket.toggles {
             if counts.yes + counts.no > 0 {
                 batch
@@ -114,12 +145,19 @@ impl MetricsBuffer {
                 environment: environment.to_owned(),
                 hour_start,
             };
-            let total = batch.counts.entry(key).or_default();
-            total.yes += counts.yes;
-            total.no += counts.no;
-            for (variant, count) in counts.variants {
-                *total.variants.entry(variant).or_default() += count;
+            let counts = Counts {
+                yes: counts.yes,
+                no: counts.no,
+                variants: counts.variants,
+            };
+            if post_key.is_some() {
+                post_counts.push((key, counts));
+            } else {
+                batch.counts.entry(key).or_default().add(&counts);
             }
+        }
+        if let Some(post_key) = post_key {
+            batch.posts.insert(post_key, post_counts);
         }
         if let Some(instance_id) = metrics.instance_id {
             let key = (
@@ -193,12 +231,10 @@ impl MetricsBuffer {
 
 fn merge(into: &mut MetricsBatch, from: MetricsBatch) {
     for (key, counts) in from.counts {
-        let total = into.counts.entry(key).or_default();
-        total.yes += counts.yes;
-        total.no += counts.no;
-        for (variant, count) in counts.variants {
-            *total.variants.entry(variant).or_default() += count;
-        }
+        into.counts.entry(key).or_default().add(&counts);
+    }
+    for (key, counts) in from.posts {
+        into.posts.entry(key).or_insert(counts);
     }
     for (key, registration) in from.registrations {
         into.registrations.entry(key).or_insert(registration);

@@ -22,6 +22,16 @@ pub struct Counts {
     pub variants: BTreeMap<String, i64>,
 }
 
+impl Counts {
+    pub fn add(&mut self, other: &Counts) {
+        self.yes += other.yes;
+        self.no += other.no;
+        for (variant, count) in &other.variants {
+            *self.variants.entry(variant.clone()).or_default() += count;
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Registration {
     pub app_name: String,
@@ -34,17 +44,33 @@ pub struct Registration {
     pub seen_at: i64,
 }
 
+/// Identifies one metrics post of one SDK instance: a re-sent bucket has the same key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PostKey {
+    pub app_name: String,
+    pub instance_id: String,
+    pub environment: String,
+    pub bucket_start: String,
+    pub bucket_stop: String,
+}
+
 /// Everything gathered since the last flush.
 #[derive(Debug, Default)]
 pub struct MetricsBatch {
+    /// Counts from posts that cannot be told apart (no instance id or bucket times).
     pub counts: HashMap<MetricKey, Counts>,
+    /// Counts per identifiable post; each is added only if no replica has counted it before.
+    pub posts: HashMap<PostKey, Vec<(MetricKey, Counts)>>,
     pub registrations: HashMap<(String, String, String), Registration>,
     pub last_seen: HashMap<(String, String), i64>,
 }
 
 impl MetricsBatch {
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty() && self.registrations.is_empty() && self.last_seen.is_empty()
+        self.counts.is_empty()
+            && self.posts.is_empty()
+            && self.registrations.is_empty()
+            && self.last_seen.is_empty()
     }
 }
 
@@ -74,7 +100,35 @@ pub struct ApplicationRow {
 /// metrics post only says an instance was seen) keeps what was stored before.
 pub(super) async fn write(pool: &AnyPool, batch: &MetricsBatch) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    for (key, counts) in &batch.counts {
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut counts = batch.counts.clone();
+    for (post, post_counts) in &batch.posts {
+        let first_time = sqlx::query(
+            "insert into client_metric_post (app_name, instance_id, environment, bucket_start, \
+             bucket_stop, received_at) values ($1, $2, $3, $4, $5, $6) \
+             on conflict (app_name, instance_id, environment, bucket_start, bucket_stop) do nothing",
+        )
+        .bind(&post.app_name)
+        .bind(&post.instance_id)
+        .bind(&post.environment)
+        .bind(&post.bucket_start)
+        .bind(&post.bucket_stop)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if first_time {
+            for (key, post_count) in post_counts {
+                counts.entry(key.clone()).or_default().add(post_count);
+            }
+        }
+    }
+    sqlx::query("delete from client_metric_post where received_at < $1")
+        .bind(now - 2 * 24 * 3_600_000)
+        .execute(&mut *tx)
+        .await?;
+    for (key, counts) in &counts {
         sqlx::query(
             "insert into client_metric (feature_name, app_name, environment, hour_start, yes, no) \
              values ($1, $2, $3, $4, $5, $6) \

@@ -18,7 +18,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use events::{EventQuery, EventRecord, NewEvent};
-pub use metrics::{ApplicationRow, Counts, MetricKey, MetricsBatch, Registration, UsageRow};
+pub use metrics::{
+    ApplicationRow, Counts, MetricKey, MetricsBatch, PostKey, Registration, UsageRow,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -41,12 +43,22 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::Database(db) if db.code().is_some_and(|code| is_outage(&code)) => {
+                StoreError::Unavailable(error.to_string())
+            }
             _ => StoreError::Other(anyhow::Error::new(error)),
         }
     }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// PostgreSQL error codes that mean "the database is not there right now" rather than "this
+/// request is wrong": connection exceptions (08), shutdown and restart (57P01–57P03), too many
+/// connections (53300), and a database that does not accept connections (55000 on connect).
+fn is_outage(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "55000")
+}
 
 /// The PostgreSQL notification channel that carries the revision of every commit.
 pub const CHANGES_CHANNEL: &str = "flagpole_changes";

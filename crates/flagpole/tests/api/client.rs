@@ -356,21 +356,35 @@ pub async fn metrics_and_registrations_reach_the_admin_api(backend: Backend) {
         })))
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    for _ in 0..3 {
+    // Three minutes of buckets, the second sent twice (a retry after a lost response): the
+    // retry is not counted again.
+    let post = |minute: u32| {
+        json!({
+            "appName": "checkout-service", "instanceId": "pod-1",
+            "bucket": {"start": format!("2026-11-28T10:0{minute}:00Z"), "stop": format!("2026-11-28T10:0{minute}:59Z"),
+                       "toggles": {"Demo": {"yes": 5, "no": 2, "variants": {"blue": 3}}}}
+        })
+    };
+    for minute in [0, 1, 1, 2] {
         let (status, _) = app
             .call(
                 Method::POST,
                 "/api/client/metrics",
                 Some(&token),
-                Some(json!({
-                    "appName": "checkout-service", "instanceId": "pod-1",
-                    "bucket": {"start": "2026-11-28T10:00:00Z", "stop": "2026-11-28T10:01:00Z",
-                               "toggles": {"Demo": {"yes": 5, "no": 2, "variants": {"blue": 3}}}}
-                })),
+                Some(post(minute)),
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED);
     }
+    // The same retry after the first copy was written to the database is not counted either.
+    app.get("/api/admin/client-metrics/features/Demo").await;
+    app.call(
+        Method::POST,
+        "/api/client/metrics",
+        Some(&token),
+        Some(post(0)),
+    )
+    .await;
     // Invalid posts are refused whole.
     let (status, _) = app
         .call(Method::POST, "/api/client/metrics", Some(&token), Some(json!({

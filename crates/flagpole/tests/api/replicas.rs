@@ -50,6 +50,24 @@ impl Replica {
         panic!("replica on port {port} never became ready");
     }
 
+    /// Asks the process to stop, as an orchestrator would, and returns how it ended.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -202,6 +220,47 @@ async fn postgres_replicas_share_changes_within_a_second() {
     assert_eq!(events[1].0, "unleash-updated");
     assert_eq!(events[1].2["events"][0]["feature"]["enabled"], false);
 
+    // Metrics posted to both replicas add up, and the same bucket re-sent to the other replica
+    // is counted once.
+    for (replica, minute) in [(&a, 0), (&b, 1), (&b, 0)] {
+        let post = json!({"appName": "app", "instanceId": "i-1",
+            "bucket": {"start": format!("2026-11-28T10:0{minute}:00Z"), "stop": format!("2026-11-28T10:0{minute}:59Z"),
+                       "toggles": {"replicated-0": {"yes": 4, "no": 1}}}});
+        let response = send(
+            &http,
+            Method::POST,
+            format!("{}/api/client/metrics", replica.base),
+            &client,
+            Some(post),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    // Each replica writes its own buffer when asked for usage.
+    send(
+        &http,
+        Method::GET,
+        format!("{}/api/admin/client-metrics/features/replicated-0", a.base),
+        ADMIN_TOKEN,
+        None,
+    )
+    .await
+    .unwrap();
+    let usage = send(
+        &http,
+        Method::GET,
+        format!("{}/api/admin/client-metrics/features/replicated-0", b.base),
+        ADMIN_TOKEN,
+        None,
+    )
+    .await
+    .unwrap()
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(usage["lastHourUsage"][0]["yes"], 8, "{usage}");
+
     // A token made on A works on B at once; revoked on A, it stops on B just as fast.
     let admin = send(
         &http,
@@ -349,4 +408,158 @@ async fn a_second_server_on_one_sqlite_file_is_refused() {
             .contains("another Flagpole server is already using"),
         "{error}"
     );
+}
+
+/// SIGTERM ends open streams, answers what is in flight, writes buffered metrics and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_gracefully_and_keeps_buffered_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/flagpole.db?mode=rwc", dir.path().display());
+    let mut server = Replica::start(&url).await;
+    let http = reqwest::Client::new();
+    use reqwest::Method;
+    send(
+        &http,
+        Method::POST,
+        format!("{}/api/admin/projects/default/features", server.base),
+        ADMIN_TOKEN,
+        Some(json!({"name": "counted"})),
+    )
+    .await
+    .unwrap();
+    let client = send(
+        &http,
+        Method::POST,
+        format!("{}/api/admin/api-tokens", server.base),
+        ADMIN_TOKEN,
+        Some(json!({"tokenName": "sdk", "type": "client", "environment": "development"})),
+    )
+    .await
+    .unwrap()
+    .json::<Value>()
+    .await
+    .unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Metrics are buffered (the default interval is 5 s), and a stream is open.
+    let response = send(
+        &http,
+        Method::POST,
+        format!("{}/api/client/metrics", server.base),
+        &client,
+        Some(json!({"appName": "app", "bucket": {"toggles": {"counted": {"yes": 3, "no": 1}}}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let stream = send(
+        &http,
+        Method::GET,
+        format!("{}/api/client/streaming", server.base),
+        &client,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    drop(stream);
+
+    let server = Replica::start(&url).await;
+    let usage = send(
+        &http,
+        Method::GET,
+        format!("{}/api/admin/client-metrics/features/counted", server.base),
+        ADMIN_TOKEN,
+        None,
+    )
+    .await
+    .unwrap()
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(usage["lastHourUsage"][0]["yes"], 3, "{usage}");
+}
+
+/// PostgreSQL only: while the database refuses connections, writes answer 503 and SDK reads
+/// keep being served from memory; when it is back, writes work again without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_gives_503_and_recovers() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let Backend::Postgres(admin_url) = &backend else {
+        unreachable!()
+    };
+    let app = TestApp::spawn(&backend).await;
+    let database = app.database.database_url.clone().unwrap();
+    let name = database.rsplit('/').next().unwrap().to_string();
+    app.create_flag("before").await;
+    let client = app
+        .create_token(json!({"tokenName": "sdk", "type": "client", "environment": "development"}))
+        .await;
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url)
+        .await
+        .unwrap();
+    let outage = |allow: bool| format!("alter database {name} allow_connections {allow}");
+    sqlx::query(&outage(false))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = '{name}' and pid <> pg_backend_pid()"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+
+    let (status, body) = app
+        .admin(
+            reqwest::Method::POST,
+            "/api/admin/projects/default/features",
+            Some(json!({"name": "during"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["name"], "ServiceUnavailableError");
+    let (status, body) = app
+        .call(
+            reqwest::Method::GET,
+            "/api/client/features",
+            Some(&client),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["features"][0]["name"], "before");
+    let (status, _) = app.call(reqwest::Method::GET, "/ready", None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+    sqlx::query(&outage(true))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let (status, _) = app
+            .admin(
+                reqwest::Method::POST,
+                "/api/admin/projects/default/features",
+                Some(json!({"name": "after"})),
+            )
+            .await;
+        if status.is_success() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no recovery: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _) = app.call(reqwest::Method::GET, "/ready", None, None).await;
+    assert_eq!(status, StatusCode::OK);
 }
