@@ -181,15 +181,7 @@ pub async fn update_metadata(
     input: FeatureMetadata,
 ) -> ApiResult<Feature> {
     modify(core, actor, Some(project), name, |_, feature, events| {
-        let before = feature.metadata();
-        apply_metadata(feature, &input)?;
-        if feature.metadata() != before {
-            events.push(
-                Event::new("feature-metadata-updated")
-                    .data(feature.metadata())
-                    .pre_data(before),
-            );
-        }
+        apply_metadata(feature, &input, events)?;
         Ok(feature.clone())
     })
     .await
@@ -204,27 +196,34 @@ pub async fn patch_metadata(
     patch: json_patch::Patch,
 ) -> ApiResult<Feature> {
     modify(core, actor, Some(project), name, |_, feature, events| {
-        let before = feature.metadata();
-        let mut document = before.clone();
-        json_patch::patch(&mut document, &patch).map_err(|error| {
-            ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}"))
-        })?;
-        let input: FeatureMetadata = serde_json::from_value(document)
-            .map_err(|error| ApiError::bad_data(format!("the patched flag is invalid: {error}")))?;
-        apply_metadata(feature, &input)?;
-        if feature.metadata() != before {
-            events.push(
-                Event::new("feature-metadata-updated")
-                    .data(feature.metadata())
-                    .pre_data(before),
-            );
-        }
+        let input: FeatureMetadata = apply_json_patch(&feature.metadata(), &patch)?;
+        apply_metadata(feature, &input, events)?;
         Ok(feature.clone())
     })
     .await
 }
 
-fn apply_metadata(feature: &mut Feature, input: &FeatureMetadata) -> ApiResult<()> {
+/// Applies an RFC 6902 JSON Patch to the JSON form of `value` and reads the result back.
+pub fn apply_json_patch<T: serde::Serialize, R: serde::de::DeserializeOwned>(
+    value: &T,
+    patch: &json_patch::Patch,
+) -> ApiResult<R> {
+    let mut document =
+        serde_json::to_value(value).map_err(|error| ApiError::Internal(error.into()))?;
+    json_patch::patch(&mut document, patch).map_err(|error| {
+        ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}"))
+    })?;
+    serde_json::from_value(document)
+        .map_err(|error| ApiError::bad_data(format!("the patched document is invalid: {error}")))
+}
+
+/// Applies new metadata and records one `feature-metadata-updated` event if anything changed.
+fn apply_metadata(
+    feature: &mut Feature,
+    input: &FeatureMetadata,
+    events: &mut Vec<Event>,
+) -> ApiResult<()> {
+    let before = feature.metadata();
     if let Some(name) = &input.name {
         if *name != feature.name {
             return Err(ApiError::bad_data("A flag cannot be renamed"));
@@ -248,6 +247,13 @@ fn apply_metadata(feature: &mut Feature, input: &FeatureMetadata) -> ApiResult<(
     }
     if let Some(impression_data) = input.impression_data {
         feature.impression_data = impression_data;
+    }
+    if feature.metadata() != before {
+        events.push(
+            Event::new("feature-metadata-updated")
+                .data(feature.metadata())
+                .pre_data(before),
+        );
     }
     Ok(())
 }
@@ -417,14 +423,8 @@ pub async fn patch_environment_variants(
     let snapshot = core.fresh().await?;
     let feature = find(&snapshot, project, name)?;
     environments::find(&snapshot, environment)?;
-    let mut document = serde_json::to_value(&feature.value.environment(environment).variants)
-        .map_err(|error| ApiError::Internal(error.into()))?;
-    json_patch::patch(&mut document, &patch).map_err(|error| {
-        ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}"))
-    })?;
-    let variants: Vec<Variant> = serde_json::from_value(document).map_err(|error| {
-        ApiError::bad_data(format!("the patched variants are invalid: {error}"))
-    })?;
+    let variants: Vec<Variant> =
+        apply_json_patch(&feature.value.environment(environment).variants, &patch)?;
     set_environment_variants(core, actor, project, name, environment, variants).await
 }
 

@@ -195,12 +195,7 @@ pub async fn patch(
     patch: json_patch::Patch,
 ) -> ApiResult<Strategy> {
     let current = get(core, project, name, environment, id).await?;
-    let mut document = admin_json(&current);
-    json_patch::patch(&mut document, &patch).map_err(|error| {
-        ApiError::bad_data(format!("the JSON Patch cannot be applied: {error}"))
-    })?;
-    let patched: Strategy = serde_json::from_value(document)
-        .map_err(|error| ApiError::bad_data(format!("the patched strategy is invalid: {error}")))?;
+    let patched: Strategy = features::apply_json_patch(&admin_json(&current), &patch)?;
     update(core, actor, project, name, environment, id, patched).await
 }
 
