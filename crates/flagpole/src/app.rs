@@ -186,6 +186,7 @@ impl Server {
         let metrics = tokio::spawn(flush_metrics_periodically(
             Arc::clone(&self.core),
             self.metrics_interval,
+            self.shutdown_sender.subscribe(),
         ));
         let service = self
             .router
@@ -200,7 +201,9 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await?;
         sync.abort();
-        metrics.abort();
+        // The flush task stops between writes (never in the middle of one), then the last
+        // buffered metrics are written.
+        let _ = metrics.await;
         if let Some(listener) = listener {
             listener.abort();
         }
@@ -259,8 +262,13 @@ async fn listen_for_changes(core: Arc<Core>, url: String) {
                 } else {
                     let _ = core.snapshot.refresh(&core.store).await;
                     loop {
-                        match listener.recv().await {
-                            Ok(_) => {
+                        // `try_recv` reports a lost connection (as `None`) instead of silently
+                        // reconnecting, so that what was missed meanwhile is read back.
+                        match listener.try_recv().await {
+                            Ok(notice) => {
+                                if notice.is_none() {
+                                    tracing::warn!("change notices interrupted; catching up");
+                                }
                                 if let Err(error) = core.snapshot.refresh(&core.store).await {
                                     tracing::warn!(%error, "cannot refresh after a change notice");
                                 }
@@ -280,11 +288,18 @@ async fn listen_for_changes(core: Arc<Core>, url: String) {
 }
 
 /// Writes buffered SDK metrics in one transaction per interval.
-async fn flush_metrics_periodically(core: Arc<Core>, interval: Duration) {
+async fn flush_metrics_periodically(
+    core: Arc<Core>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = shutdown.changed() => return,
+        }
         if let Err(error) = core.metrics.flush(&core.store).await {
             tracing::warn!(%error, "could not write SDK metrics; keeping them for the next try");
         }

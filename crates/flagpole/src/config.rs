@@ -232,6 +232,28 @@ pub enum TokenCommand {
 
 /// Redacts the password in a database URL for logs and error messages.
 pub fn redact_database_url(url: &str) -> String {
+    let (url, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let query = query.map(|query| {
+        query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    let redacted = redact_credentials(url);
+    match query {
+        Some(query) => format!("{redacted}?{query}"),
+        None => redacted,
+    }
+}
+
+fn redact_credentials(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -261,8 +283,12 @@ mod tests {
             "postgres://app@db/flags"
         );
         assert_eq!(
-            redact_database_url("sqlite://data/flagpole.db"),
-            "sqlite://data/flagpole.db"
+            redact_database_url("sqlite://data/flagpole.db?mode=rwc"),
+            "sqlite://data/flagpole.db?mode=rwc"
+        );
+        assert_eq!(
+            redact_database_url("postgres://app@db/flags?sslmode=require&password=s3cret"),
+            "postgres://app@db/flags?sslmode=require&password=***"
         );
     }
 }

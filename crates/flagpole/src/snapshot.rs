@@ -39,6 +39,8 @@ pub struct Snapshot {
     pub environments: BTreeMap<String, Versioned<Environment>>,
     pub features: BTreeMap<String, Versioned<Feature>>,
     pub segments: BTreeMap<i64, Versioned<Segment>>,
+    /// The highest segment id ever used, deleted ones included, so that ids are never reused.
+    pub max_segment_id: i64,
     pub tag_types: BTreeMap<String, Versioned<TagType>>,
     pub context_fields: BTreeMap<String, Versioned<ContextField>>,
     /// Instance settings (such as the Frontend API's allowed origins), by name.

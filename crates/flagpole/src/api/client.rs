@@ -188,6 +188,8 @@ pub async fn stream_client_features(
         scope,
         sent: None,
         last_event_id,
+        token_digest: auth.digest.clone(),
+        recheck: tokio::time::interval(TOKEN_RECHECK),
     };
     let events = futures_util::stream::unfold(stream, |mut stream| async move {
         let event = stream.next().await?;
@@ -204,12 +206,26 @@ struct Stream {
     scope: Scope,
     sent: Option<Arc<Snapshot>>,
     last_event_id: Option<i64>,
+    /// The stream ends as soon as its token is revoked or expires.
+    token_digest: String,
+    recheck: tokio::time::Interval,
 }
+
+/// How often an idle stream checks that its token has not expired (revocation is seen at once,
+/// since it arrives as a change).
+const TOKEN_RECHECK: Duration = Duration::from_secs(5);
 
 impl Stream {
     async fn next(&mut self) -> Option<SseEvent> {
         loop {
             let current = self.core.snapshot.current();
+            let token_valid = current
+                .tokens
+                .get(&self.token_digest)
+                .is_some_and(|token| !token.value.is_expired(chrono::Utc::now()));
+            if !token_valid {
+                return None;
+            }
             let Some(sent) = self.sent.clone() else {
                 // First event: resume from Last-Event-ID when the history allows it.
                 let since = self
@@ -236,6 +252,7 @@ impl Stream {
             tokio::select! {
                 changed = self.changes.changed() => changed.ok()?,
                 _ = self.shutdown.changed() => return None,
+                _ = self.recheck.tick() => {}
             }
         }
     }

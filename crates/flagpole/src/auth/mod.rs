@@ -52,6 +52,14 @@ fn presented_secret(parts: &Parts) -> Result<Secret, ApiError> {
 
 /// Finds the live token for the presented secret, or 401.
 pub fn authenticate(state: &AppState, parts: &Parts) -> Result<Arc<ApiToken>, ApiError> {
+    authenticate_with_digest(state, parts).map(|(_, token)| token)
+}
+
+/// The live token for the presented secret and the digest it is stored under, or 401.
+fn authenticate_with_digest(
+    state: &AppState,
+    parts: &Parts,
+) -> Result<(String, Arc<ApiToken>), ApiError> {
     let secret = presented_secret(parts)?;
     let digest = secret.digest();
     let snapshot = state.core.snapshot.current();
@@ -62,7 +70,7 @@ pub fn authenticate(state: &AppState, parts: &Parts) -> Result<Arc<ApiToken>, Ap
     if !digests_match(&digest, stored_digest) || token.value.is_expired(chrono::Utc::now()) {
         return Err(ApiError::Unauthorized);
     }
-    Ok(Arc::clone(&token.value))
+    Ok((digest, Arc::clone(&token.value)))
 }
 
 /// A caller allowed to use the Admin API.
@@ -92,11 +100,13 @@ impl FromRequestParts<AppState> for AdminAuth {
 #[derive(Debug, Clone)]
 pub struct ClientAuth {
     pub token: Arc<ApiToken>,
+    /// Where the token is stored, so that long-lived streams can see it revoked.
+    pub digest: String,
 }
 
 /// The SDK APIs answer missing and unknown tokens alike, with Unleash's bare message.
-fn authenticate_sdk(state: &AppState, parts: &Parts) -> Result<Arc<ApiToken>, ApiError> {
-    authenticate(state, parts).map_err(|error| match error {
+fn authenticate_sdk(state: &AppState, parts: &Parts) -> Result<(String, Arc<ApiToken>), ApiError> {
+    authenticate_with_digest(state, parts).map_err(|error| match error {
         ApiError::AuthenticationRequired | ApiError::Unauthorized => ApiError::SdkUnauthorized,
         other => other,
     })
@@ -106,12 +116,12 @@ impl FromRequestParts<AppState> for ClientAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = authenticate_sdk(state, parts)?;
+        let (digest, token) = authenticate_sdk(state, parts)?;
         // Least privilege, as in Unleash 8: only client tokens read the Client API.
         if token.token_type != TokenType::Client {
             return Err(ApiError::WrongTokenType);
         }
-        Ok(ClientAuth { token })
+        Ok(ClientAuth { token, digest })
     }
 }
 
@@ -125,7 +135,7 @@ impl FromRequestParts<AppState> for FrontendAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = authenticate_sdk(state, parts)?;
+        let (_, token) = authenticate_sdk(state, parts)?;
         if token.token_type != TokenType::Frontend {
             return Err(ApiError::WrongTokenType);
         }

@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct EnvironmentInput {
     #[serde(default)]
     pub name: Option<String>,

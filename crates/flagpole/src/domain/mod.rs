@@ -94,7 +94,11 @@ impl Core {
             }
             match self.store.commit(changes.commit).await {
                 Ok(_) => {
-                    self.fresh().await?;
+                    // The change is committed: report success even if the refresh fails (the
+                    // sync task catches up), or a retry would repeat a done change.
+                    if let Err(error) = self.fresh().await {
+                        tracing::warn!(%error, "committed, but could not refresh the snapshot");
+                    }
                     return Ok(result);
                 }
                 Err(StoreError::Conflict) => snapshot = self.fresh().await?,

@@ -12,7 +12,7 @@ use crate::snapshot::{Snapshot, Versioned};
 pub const DEFAULT_PROJECT: &str = "default";
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct ProjectInput {
     #[serde(default)]
     pub id: Option<String>,
@@ -108,6 +108,16 @@ pub async fn delete(core: &Core, actor: &Actor, id: &str) -> ApiResult<()> {
                 "You can not delete a project that still has flags (archived ones included); \
                  move or delete them first",
             ));
+        }
+        let tokens = snapshot
+            .tokens
+            .values()
+            .filter(|t| t.value.projects.iter().any(|p| p == id))
+            .count();
+        if tokens > 0 {
+            return Err(ApiError::bad_data(format!(
+                "{tokens} API token(s) are scoped to project {id}; revoke them first"
+            )));
         }
         changes.delete(kind::PROJECT, id, previous);
         changes.record(

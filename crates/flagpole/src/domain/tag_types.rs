@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct TagTypeInput {
     #[serde(default)]
     pub name: Option<String>,
@@ -17,6 +17,8 @@ pub struct TagTypeInput {
     pub description: Option<String>,
     #[serde(default)]
     pub icon: Option<String>,
+    #[serde(default)]
+    pub color: Option<String>,
 }
 
 pub fn find<'a>(snapshot: &'a Snapshot, name: &str) -> ApiResult<&'a Versioned<TagType>> {
@@ -48,6 +50,7 @@ pub async fn create(core: &Core, actor: &Actor, input: TagTypeInput) -> ApiResul
             name: name.clone(),
             description: input.description.clone(),
             icon: input.icon.clone(),
+            color: input.color.clone(),
         };
         changes.create(kind::TAG_TYPE, &name, &tag_type)?;
         changes.record(Event::new("tag-type-created").data(&tag_type));
@@ -69,6 +72,7 @@ pub async fn update(
             name: name.to_owned(),
             description: input.description.clone(),
             icon: input.icon.clone(),
+            color: input.color.clone(),
         };
         changes.update(kind::TAG_TYPE, name, previous, &tag_type)?;
         changes.record(

@@ -169,6 +169,14 @@ pub async fn ensure_init_token(
         anyhow::bail!("a start-up admin token must start with *:*.");
     }
     let digest = secret.digest();
+    // A start-up token that an admin revoked stays revoked, even while the variable lists it.
+    if core.store.was_deleted(kind::API_TOKEN, &digest).await? {
+        tracing::warn!(
+            token = %secret.display_prefix(),
+            "a start-up token was revoked earlier and is not re-created; remove it from the configuration"
+        );
+        return Ok(false);
+    }
     let created = core
         .change(&Actor::system(), |snapshot, changes| {
             if snapshot.tokens.contains_key(&digest) {

@@ -235,6 +235,17 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// Whether a document existed once and was deleted (its tombstone remains).
+    pub async fn was_deleted(&self, kind: &str, key: &str) -> StoreResult<bool> {
+        let deleted: Option<i64> =
+            sqlx::query_scalar("select deleted from document where kind = $1 and doc_key = $2")
+                .bind(kind)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(deleted == Some(1))
+    }
+
     /// The latest committed revision.
     pub async fn current_revision(&self) -> StoreResult<i64> {
         let revision: i64 =

@@ -195,6 +195,35 @@ pub async fn streaming_pushes_changes_and_resumes(backend: Backend) {
     assert_eq!(types(&events[0].2), vec!["feature-updated"]);
     assert_eq!(events[0].2["events"][0]["feature"]["name"], "new");
 
+    // Revoking the token ends its open stream at once.
+    let short = app
+        .create_token(json!({"tokenName": "short", "type": "client", "environment": "development"}))
+        .await;
+    let response = app
+        .http
+        .get(app.url("/api/client/streaming"))
+        .header("Authorization", &short)
+        .send()
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    body.next().await.unwrap().unwrap();
+    app.admin(
+        Method::DELETE,
+        &format!("/api/admin/api-tokens/{short}"),
+        None,
+    )
+    .await;
+    let ended = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(chunk) = body.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream of a revoked token must end");
+
     // Wrong token kinds are refused as on the rest of the Client API.
     let (status, _) = app
         .call(
