@@ -155,6 +155,15 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
                 "Environment {name} is used by API tokens; revoke them first"
             )));
         }
+        // Flags forget their state there in the same commit, so that an environment created
+        // later under the same name starts empty.
+        for feature in snapshot.features.values() {
+            if feature.value.environments.contains_key(name) {
+                let mut updated = (*feature.value).clone();
+                updated.environments.remove(name);
+                changes.update(kind::FEATURE, &updated.name, feature, &updated)?;
+            }
+        }
         changes.delete(kind::ENVIRONMENT, name, previous);
         changes.record(
             Event::new("environment-deleted")

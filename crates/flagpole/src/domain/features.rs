@@ -93,12 +93,27 @@ pub async fn create(
     project: &str,
     input: CreateFeature,
 ) -> ApiResult<Feature> {
+    core.change(actor, |snapshot, changes| {
+        let feature = new_feature(snapshot, &changes.actor().name, project, &input)?;
+        changes.create(kind::FEATURE, &feature.name, &feature)?;
+        changes.record(created_event(&feature));
+        Ok(feature)
+    })
+    .await
+}
+
+/// A new flag built from a request, checked against the snapshot; nothing is written.
+pub fn new_feature(
+    snapshot: &Snapshot,
+    created_by: &str,
+    project: &str,
+    input: &CreateFeature,
+) -> ApiResult<Feature> {
     let name = input.name.clone().ok_or_else(|| {
         ApiError::bad_data(
             "The `/body/name` property is required. It was not present on the data you sent.",
         )
     })?;
-    validate::url_friendly_name("name", &name)?;
     let feature_type = input
         .feature_type
         .clone()
@@ -106,43 +121,39 @@ pub async fn create(
     validate::feature_type(&feature_type)?;
     validate::description(input.description.as_deref())?;
     tags(&input.tags)?;
-    core.change(actor, |snapshot, changes| {
-        projects::find(snapshot, project)?;
-        check_name_available(snapshot, &name)?;
-        for tag in &input.tags {
-            tag_type_exists(snapshot, &tag.tag_type)?;
-        }
-        let mut tags = input.tags.clone();
-        tags.sort();
-        tags.dedup();
-        let feature = Feature {
-            name: name.clone(),
-            project: project.to_owned(),
-            description: input.description.clone(),
-            feature_type: feature_type.clone(),
-            stale: input.stale.unwrap_or(false),
-            impression_data: input.impression_data.unwrap_or(false),
-            archived: false,
-            archived_at: None,
-            created_at: Utc::now(),
-            created_by: changes.actor().name.clone(),
-            environments: snapshot
-                .environments
-                .keys()
-                .map(|environment| (environment.clone(), Default::default()))
-                .collect(),
-            tags,
-            dependencies: vec![],
-        };
-        changes.create(kind::FEATURE, &name, &feature)?;
-        changes.record(
-            Event::new("feature-created")
-                .feature(&feature)
-                .data(feature.metadata()),
-        );
-        Ok(feature)
+    projects::find(snapshot, project)?;
+    check_name_available(snapshot, &name)?;
+    for tag in &input.tags {
+        tag_type_exists(snapshot, &tag.tag_type)?;
+    }
+    let mut tags = input.tags.clone();
+    tags.sort();
+    tags.dedup();
+    Ok(Feature {
+        name,
+        project: project.to_owned(),
+        description: input.description.clone(),
+        feature_type,
+        stale: input.stale.unwrap_or(false),
+        impression_data: input.impression_data.unwrap_or(false),
+        archived: false,
+        archived_at: None,
+        created_at: Utc::now(),
+        created_by: created_by.to_owned(),
+        environments: snapshot
+            .environments
+            .keys()
+            .map(|environment| (environment.clone(), Default::default()))
+            .collect(),
+        tags,
+        dependencies: vec![],
     })
-    .await
+}
+
+pub fn created_event(feature: &Feature) -> Event {
+    Event::new("feature-created")
+        .feature(feature)
+        .data(feature.metadata())
 }
 
 /// Loads a live flag, lets `edit` change a copy and describe the events, and writes it back
@@ -203,6 +214,24 @@ pub async fn patch_metadata(
     .await
 }
 
+/// A new value, or a JSON Patch to apply to the current one. Patches are applied inside the
+/// change, to the state being committed, so that a concurrent edit is never overwritten.
+#[derive(Debug, Clone)]
+pub enum Edit<T> {
+    Replace(T),
+    Patch(json_patch::Patch),
+}
+
+impl<T: serde::de::DeserializeOwned + Clone> Edit<T> {
+    /// The new value, given the JSON form of the current one.
+    pub fn apply(&self, current: &impl serde::Serialize) -> ApiResult<T> {
+        match self {
+            Edit::Replace(value) => Ok(value.clone()),
+            Edit::Patch(patch) => apply_json_patch(current, patch),
+        }
+    }
+}
+
 /// Applies an RFC 6902 JSON Patch to the JSON form of `value` and reads the result back.
 pub fn apply_json_patch<T: serde::Serialize, R: serde::de::DeserializeOwned>(
     value: &T,
@@ -218,7 +247,7 @@ pub fn apply_json_patch<T: serde::Serialize, R: serde::de::DeserializeOwned>(
 }
 
 /// Applies new metadata and records one `feature-metadata-updated` event if anything changed.
-fn apply_metadata(
+pub(super) fn apply_metadata(
     feature: &mut Feature,
     input: &FeatureMetadata,
     events: &mut Vec<Event>,
@@ -384,7 +413,7 @@ pub async fn set_environment_variants(
     project: &str,
     name: &str,
     environment: &str,
-    variants: Vec<Variant>,
+    edit: Edit<Vec<Variant>>,
 ) -> ApiResult<Vec<Variant>> {
     modify(
         core,
@@ -393,7 +422,7 @@ pub async fn set_environment_variants(
         name,
         |snapshot, feature, events| {
             environments::find(snapshot, environment)?;
-            let mut variants = variants.clone();
+            let mut variants = edit.apply(&feature.environment(environment).variants)?;
             prepare_variants(&mut variants, &feature.name)?;
             let state = feature.environment_mut(environment);
             let before = std::mem::replace(&mut state.variants, variants.clone());
@@ -409,23 +438,6 @@ pub async fn set_environment_variants(
         },
     )
     .await
-}
-
-/// Applies a JSON Patch to a flag's variants in one environment.
-pub async fn patch_environment_variants(
-    core: &Core,
-    actor: &Actor,
-    project: &str,
-    name: &str,
-    environment: &str,
-    patch: json_patch::Patch,
-) -> ApiResult<Vec<Variant>> {
-    let snapshot = core.fresh().await?;
-    let feature = find(&snapshot, project, name)?;
-    environments::find(&snapshot, environment)?;
-    let variants: Vec<Variant> =
-        apply_json_patch(&feature.value.environment(environment).variants, &patch)?;
-    set_environment_variants(core, actor, project, name, environment, variants).await
 }
 
 pub fn prepare_variants(variants: &mut [Variant], feature_name: &str) -> ApiResult<()> {

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::features::{self, CreateFeature, FeatureMetadata};
+use super::model::kind;
 use super::model::Feature;
 use super::projects::DEFAULT_PROJECT;
-use super::{strategies, Core};
+use super::{strategies, Core, Event};
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::Snapshot;
@@ -98,78 +99,80 @@ pub async fn toggle(
     .await
 }
 
+/// Creates a flag with its legacy state in one change: a rejected strategy leaves no flag behind.
 pub async fn create(core: &Core, actor: &Actor, input: LegacyFeature) -> ApiResult<Feature> {
     let project = input
         .project
         .clone()
         .unwrap_or_else(|| DEFAULT_PROJECT.into());
-    let created = features::create(
-        core,
-        actor,
-        &project,
-        CreateFeature {
-            name: input.name.clone(),
-            feature_type: input.feature_type.clone(),
-            description: input.description.clone(),
-            impression_data: input.impression_data,
-            stale: input.stale,
-            tags: vec![],
-        },
-    )
-    .await?;
-    apply_state(core, actor, &created.name, &input).await
+    let create = CreateFeature {
+        name: input.name.clone(),
+        feature_type: input.feature_type.clone(),
+        description: input.description.clone(),
+        impression_data: input.impression_data,
+        stale: input.stale,
+        tags: vec![],
+    };
+    core.change(actor, |snapshot, changes| {
+        let mut feature =
+            features::new_feature(snapshot, &changes.actor().name, &project, &create)?;
+        let mut events = Vec::new();
+        apply_state(core, snapshot, &mut feature, &input, &mut events)?;
+        changes.create(kind::FEATURE, &feature.name, &feature)?;
+        changes.record(features::created_event(&feature));
+        for event in events {
+            changes.record(event.feature(&feature));
+        }
+        Ok(feature)
+    })
+    .await
 }
 
+/// Updates metadata and legacy state in one change.
 pub async fn update(
     core: &Core,
     actor: &Actor,
     name: &str,
     input: LegacyFeature,
 ) -> ApiResult<Feature> {
-    let snapshot = core.fresh().await?;
-    let project = features::find_any(&snapshot, name)?.value.project.clone();
-    features::update_metadata(
-        core,
-        actor,
-        &project,
-        name,
-        FeatureMetadata {
-            name: input.name.clone(),
-            feature_type: input.feature_type.clone(),
-            description: input.description.clone(),
-            stale: input.stale,
-            impression_data: input.impression_data,
-            archived: None,
-            project: None,
-        },
-    )
-    .await?;
-    apply_state(core, actor, name, &input).await
-}
-
-/// Applies the strategies and the on/off state of a legacy body to every legacy environment.
-async fn apply_state(
-    core: &Core,
-    actor: &Actor,
-    name: &str,
-    input: &LegacyFeature,
-) -> ApiResult<Feature> {
+    let metadata = FeatureMetadata {
+        name: input.name.clone(),
+        feature_type: input.feature_type.clone(),
+        description: input.description.clone(),
+        stale: input.stale,
+        impression_data: input.impression_data,
+        archived: None,
+        project: None,
+    };
     features::modify(core, actor, None, name, |snapshot, feature, events| {
-        let legacy = environments(core, snapshot);
-        if legacy.is_empty() {
-            return Err(ApiError::bad_data(
-                "no environment is configured for the legacy API",
-            ));
-        }
-        for environment in &legacy {
-            if let Some(list) = &input.strategies {
-                strategies::replace_all(snapshot, feature, environment, list, events)?;
-            }
-            if let Some(enabled) = input.enabled {
-                features::toggle_in(snapshot, feature, events, environment, enabled)?;
-            }
-        }
+        features::apply_metadata(feature, &metadata, events)?;
+        apply_state(core, snapshot, feature, &input, events)?;
         Ok(feature.clone())
     })
     .await
+}
+
+/// Applies the strategies and the on/off state of a legacy body to every legacy environment.
+fn apply_state(
+    core: &Core,
+    snapshot: &Snapshot,
+    feature: &mut Feature,
+    input: &LegacyFeature,
+    events: &mut Vec<Event>,
+) -> ApiResult<()> {
+    let legacy = environments(core, snapshot);
+    if legacy.is_empty() {
+        return Err(ApiError::bad_data(
+            "no environment is configured for the legacy API",
+        ));
+    }
+    for environment in &legacy {
+        if let Some(list) = &input.strategies {
+            strategies::replace_all(snapshot, feature, environment, list, events)?;
+        }
+        if let Some(enabled) = input.enabled {
+            features::toggle_in(snapshot, feature, events, environment, enabled)?;
+        }
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 use flagpole_eval::wire::Strategy;
 use serde_json::Value;
 
-use super::features::{self, prepare_variants};
+use super::features::{self, prepare_variants, Edit};
 use super::{environments, validate, Core, Event};
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
@@ -147,7 +147,7 @@ pub async fn update(
     name: &str,
     environment: &str,
     id: &str,
-    strategy: Strategy,
+    edit: Edit<Strategy>,
 ) -> ApiResult<Strategy> {
     features::modify(
         core,
@@ -163,7 +163,7 @@ pub async fn update(
                 .iter_mut()
                 .find(|s| s.id.as_deref() == Some(id))
                 .ok_or_else(|| unknown_strategy(id))?;
-            let mut replacement = strategy.clone();
+            let mut replacement = edit.apply(&admin_json(slot))?;
             prepare(snapshot, name, &mut replacement)?;
             replacement.id = Some(id.to_owned());
             if replacement.sort_order.is_none() {
@@ -182,21 +182,6 @@ pub async fn update(
         },
     )
     .await
-}
-
-/// Applies a JSON Patch to one strategy.
-pub async fn patch(
-    core: &Core,
-    actor: &Actor,
-    project: &str,
-    name: &str,
-    environment: &str,
-    id: &str,
-    patch: json_patch::Patch,
-) -> ApiResult<Strategy> {
-    let current = get(core, project, name, environment, id).await?;
-    let patched: Strategy = features::apply_json_patch(&admin_json(&current), &patch)?;
-    update(core, actor, project, name, environment, id, patched).await
 }
 
 pub async fn get(

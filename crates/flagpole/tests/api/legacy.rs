@@ -103,6 +103,23 @@ pub async fn legacy_endpoints_act_on_every_environment(backend: Backend) {
     assert_eq!(count("feature-environment-disabled"), 4);
     assert_eq!(count("feature-metadata-updated"), 1);
 
+    // A legacy create whose strategy is invalid leaves nothing behind.
+    let before = app.event_count().await;
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/api/admin/features",
+            Some(json!({"name": "half", "enabled": true,
+            "strategies": [{"name": "flexibleRollout", "parameters": {"rollout": "abc"}}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app
+        .admin(Method::GET, "/api/admin/features/half", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(app.event_count().await, before);
+
     let (status, _) = app
         .admin(Method::DELETE, "/api/admin/features/old-school", None)
         .await;

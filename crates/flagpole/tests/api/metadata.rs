@@ -115,9 +115,25 @@ pub async fn projects_and_environments(backend: Backend) {
         .admin(Method::GET, "/api/admin/environments/staging", None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // A new environment of the same name starts empty: the flag was on in the old one.
+    app.post(
+        "/api/admin/environments",
+        json!({"name": "staging", "type": "test"}),
+    )
+    .await;
+    let flag = app.get("/api/admin/projects/web/features/web-flag").await;
+    let staging = flag["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "staging")
+        .unwrap()
+        .clone();
+    assert_eq!(staging["enabled"], false);
+    assert_eq!(staging["strategies"], json!([]));
     let events = app.get("/api/admin/search/events?type=IS_ANY_OF:environment-created,environment-updated,environment-deleted").await;
-    // Two seeded, one created, one disabled, one updated, one deleted.
-    assert_eq!(events["total"], 6);
+    // Two seeded, one created, one disabled, one updated, one deleted, one created again.
+    assert_eq!(events["total"], 7);
 }
 
 pub async fn tags_and_tag_types(backend: Backend) {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::api::ApiJson;
 use crate::app::AppState;
 use crate::auth::AdminAuth;
-use crate::domain::features::{self as domain, CreateFeature, FeatureMetadata};
+use crate::domain::features::{self as domain, CreateFeature, Edit, FeatureMetadata};
 use crate::domain::model::Tag;
 use crate::domain::{environments, strategies};
 use crate::error::ApiResult;
@@ -224,7 +224,7 @@ pub async fn update_strategy(
         &name,
         &environment,
         &id,
-        strategy,
+        Edit::Replace(strategy),
     )
     .await?;
     Ok(Json(strategies::admin_json(&updated)))
@@ -236,14 +236,14 @@ pub async fn patch_strategy(
     Path((project, name, environment, id)): StrategyPath,
     ApiJson(patch): ApiJson<json_patch::Patch>,
 ) -> ApiResult<Json<Value>> {
-    let updated = strategies::patch(
+    let updated = strategies::update(
         &state.core,
         &auth.actor,
         &project,
         &name,
         &environment,
         &id,
-        patch,
+        Edit::Patch(patch),
     )
     .await?;
     Ok(Json(strategies::admin_json(&updated)))
@@ -314,7 +314,7 @@ pub async fn put_variants(
         &project,
         &name,
         &environment,
-        variants,
+        Edit::Replace(variants),
     )
     .await?;
     Ok(variants_json(&name, &variants))
@@ -326,13 +326,13 @@ pub async fn patch_variants(
     Path((project, name, environment)): EnvironmentPath,
     ApiJson(patch): ApiJson<json_patch::Patch>,
 ) -> ApiResult<Json<Value>> {
-    let variants = domain::patch_environment_variants(
+    let variants = domain::set_environment_variants(
         &state.core,
         &auth.actor,
         &project,
         &name,
         &environment,
-        patch,
+        Edit::Patch(patch),
     )
     .await?;
     Ok(variants_json(&name, &variants))
