@@ -369,6 +369,41 @@ pub async fn set_environment_enabled(
     .await
 }
 
+/// Turns several flags of one project on or off in one environment, in one change: either all
+/// of them switch or, if one is unknown, none does.
+pub async fn set_environment_enabled_bulk(
+    core: &Core,
+    actor: &Actor,
+    project: &str,
+    names: &[String],
+    environment: &str,
+    enabled: bool,
+) -> ApiResult<()> {
+    if names.len() > validate::MAX_BULK {
+        return Err(ApiError::bad_data(format!(
+            "at most {} flags can be switched at once",
+            validate::MAX_BULK
+        )));
+    }
+    core.change(actor, |snapshot, changes| {
+        let mut seen = std::collections::BTreeSet::new();
+        for name in names.iter().filter(|name| seen.insert(name.as_str())) {
+            let previous = find(snapshot, project, name)?;
+            let mut feature = (*previous.value).clone();
+            let mut events = Vec::new();
+            toggle_in(snapshot, &mut feature, &mut events, environment, enabled)?;
+            if feature != *previous.value {
+                changes.update(kind::FEATURE, name.as_str(), previous, &feature)?;
+            }
+            for event in events {
+                changes.record(event.feature(&feature));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
 /// The toggle itself, shared with the legacy endpoints that switch several environments at once.
 pub fn toggle_in(
     snapshot: &Snapshot,

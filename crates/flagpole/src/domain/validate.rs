@@ -16,6 +16,7 @@ pub const MAX_STRATEGIES: usize = 100;
 pub const MAX_VARIANTS: usize = 100;
 pub const MAX_PARAMETERS: usize = 100;
 pub const MAX_TAGS: usize = 100;
+pub const MAX_BULK: usize = 1_000;
 
 /// The feature types Unleash knows, with their expected lifetime in days.
 pub const FEATURE_TYPES: [(&str, &str, &str, Option<i64>); 5] = [

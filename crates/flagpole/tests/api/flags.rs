@@ -490,3 +490,44 @@ pub async fn state_survives_a_restart(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+pub async fn bulk_toggle_switches_all_or_none(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    app.create_flag("a").await;
+    app.create_flag("b").await;
+    let path = "/api/admin/projects/default/bulk_features/environments/development/on";
+    let before = app.event_count().await;
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            path,
+            Some(json!({"features": ["a", "ghost"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(app.event_count().await, before, "nothing switched");
+    let (status, body) = app
+        .admin(Method::POST, path, Some(json!({"features": ["a", "b"]})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for name in ["a", "b"] {
+        let flag = app
+            .get(&format!("/api/admin/projects/default/features/{name}"))
+            .await;
+        assert_eq!(flag["environments"][0]["enabled"], true);
+    }
+    let events = app
+        .get("/api/admin/search/events?type=feature-environment-enabled")
+        .await;
+    assert_eq!(events["total"], 2);
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/api/admin/projects/default/bulk_features/environments/development/off",
+            Some(json!({"features": ["a"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let flag = app.get("/api/admin/projects/default/features/a").await;
+    assert_eq!(flag["environments"][0]["enabled"], false);
+}

@@ -46,6 +46,7 @@ macro_rules! behaviour_suite {
 
 behaviour_suite! {
     flags::documented_flow_toggles_and_attributes_the_change,
+    flags::bulk_toggle_switches_all_or_none,
     flags::strategies_with_constraints_and_segments,
     flags::variants_are_balanced_and_patchable,
     flags::metadata_put_and_json_patch,

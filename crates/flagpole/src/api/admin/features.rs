@@ -479,3 +479,45 @@ pub async fn remove_tag(
     domain::update_tags(&state.core, &auth.actor, &name, vec![], vec![tag]).await?;
     Ok(StatusCode::OK)
 }
+
+#[derive(Debug, Deserialize)]
+pub struct BulkFeatures {
+    features: Vec<String>,
+}
+
+async fn bulk_toggle(
+    state: &AppState,
+    auth: &AdminAuth,
+    (project, environment): (String, String),
+    input: BulkFeatures,
+    enabled: bool,
+) -> ApiResult<StatusCode> {
+    domain::set_environment_enabled_bulk(
+        &state.core,
+        &auth.actor,
+        &project,
+        &input.features,
+        &environment,
+        enabled,
+    )
+    .await?;
+    Ok(StatusCode::OK)
+}
+
+pub async fn bulk_toggle_on(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(path): Path<(String, String)>,
+    ApiJson(input): ApiJson<BulkFeatures>,
+) -> ApiResult<StatusCode> {
+    bulk_toggle(&state, &auth, path, input, true).await
+}
+
+pub async fn bulk_toggle_off(
+    auth: AdminAuth,
+    State(state): State<AppState>,
+    Path(path): Path<(String, String)>,
+    ApiJson(input): ApiJson<BulkFeatures>,
+) -> ApiResult<StatusCode> {
+    bulk_toggle(&state, &auth, path, input, false).await
+}

@@ -63,6 +63,14 @@ pub fn router() -> Router<AppState> {
             &format!("{feature}/dependencies/{{parent}}"),
             delete(features::remove_dependency),
         )
+        .route(
+            "/projects/{project}/bulk_features/environments/{environment}/on",
+            post(features::bulk_toggle_on),
+        )
+        .route(
+            "/projects/{project}/bulk_features/environments/{environment}/off",
+            post(features::bulk_toggle_off),
+        )
         .route("/features/validate", post(features::validate_name))
         // Archive.
         .route("/archive/features", get(features::list_archived))
