@@ -38,8 +38,9 @@ pub struct FeatureMetadata {
     pub name: Option<String>,
     #[serde(rename = "type", default)]
     pub feature_type: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
+    /// Absent leaves the description as it is; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<Option<String>>,
     #[serde(default)]
     pub stale: Option<bool>,
     #[serde(default)]
@@ -48,6 +49,13 @@ pub struct FeatureMetadata {
     pub archived: Option<bool>,
     #[serde(default)]
     pub project: Option<String>,
+}
+
+/// Tells a field that was sent as `null` (`Some(None)`) from one that was left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 /// A live (not archived) flag in the given project, or 404 in Unleash's words.
@@ -269,8 +277,10 @@ pub(super) fn apply_metadata(
         validate::feature_type(feature_type)?;
         feature.feature_type = feature_type.clone();
     }
-    validate::description(input.description.as_deref())?;
-    feature.description = input.description.clone();
+    if let Some(description) = &input.description {
+        validate::description(description.as_deref())?;
+        feature.description = description.clone();
+    }
     if let Some(stale) = input.stale {
         feature.stale = stale;
     }

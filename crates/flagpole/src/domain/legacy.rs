@@ -138,7 +138,7 @@ pub async fn update(
     let metadata = FeatureMetadata {
         name: input.name.clone(),
         feature_type: input.feature_type.clone(),
-        description: input.description.clone(),
+        description: input.description.clone().map(Some),
         stale: input.stale,
         impression_data: input.impression_data,
         archived: None,

@@ -243,6 +243,15 @@ pub async fn metadata_put_and_json_patch(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["type"], "kill-switch");
     assert_eq!(body["stale"], true);
+    // A field left out keeps its value; `null` clears it.
+    let (_, body) = app
+        .admin(
+            Method::PUT,
+            path,
+            Some(json!({"name": "meta", "type": "kill-switch", "stale": true})),
+        )
+        .await;
+    assert_eq!(body["description"], "d");
 
     let (status, body) = app
         .admin(
