@@ -95,10 +95,8 @@ pub async fn add(
         Some(project),
         name,
         |snapshot, feature, events| {
-            environments::find(snapshot, environment)
-                .map_err(|_| unknown_environment(environment, name))?;
+            let state = environment_state(snapshot, feature, environment)?;
             prepare(snapshot, name, &mut strategy)?;
-            let state = feature.environment_mut(environment);
             if state.strategies.len() >= validate::MAX_STRATEGIES {
                 return Err(ApiError::bad_data(format!(
                     "a flag may have at most {} strategies per environment",
@@ -129,6 +127,17 @@ pub async fn add(
     .await
 }
 
+/// A flag's state in an environment that must exist (404 in Unleash's words otherwise).
+fn environment_state<'a>(
+    snapshot: &Snapshot,
+    feature: &'a mut super::model::Feature,
+    environment: &str,
+) -> ApiResult<&'a mut super::model::FeatureEnvironment> {
+    environments::find(snapshot, environment)
+        .map_err(|_| unknown_environment(environment, &feature.name))?;
+    Ok(feature.environment_mut(environment))
+}
+
 fn unknown_environment(environment: &str, feature: &str) -> ApiError {
     ApiError::not_found(format!(
         "Could not find environment {environment} for feature: {feature}"
@@ -155,9 +164,7 @@ pub async fn update(
         Some(project),
         name,
         |snapshot, feature, events| {
-            environments::find(snapshot, environment)
-                .map_err(|_| unknown_environment(environment, name))?;
-            let state = feature.environment_mut(environment);
+            let state = environment_state(snapshot, feature, environment)?;
             let slot = state
                 .strategies
                 .iter_mut()
@@ -218,9 +225,7 @@ pub async fn delete(
         Some(project),
         name,
         |snapshot, feature, events| {
-            environments::find(snapshot, environment)
-                .map_err(|_| unknown_environment(environment, name))?;
-            let state = feature.environment_mut(environment);
+            let state = environment_state(snapshot, feature, environment)?;
             let position = state
                 .strategies
                 .iter()
@@ -253,9 +258,7 @@ pub async fn set_sort_order(
         Some(project),
         name,
         |snapshot, feature, events| {
-            environments::find(snapshot, environment)
-                .map_err(|_| unknown_environment(environment, name))?;
-            let state = feature.environment_mut(environment);
+            let state = environment_state(snapshot, feature, environment)?;
             for (id, order) in &orders {
                 let strategy = state
                     .strategies
