@@ -144,6 +144,14 @@ fn unknown_environment(environment: &str, feature: &str) -> ApiError {
     ))
 }
 
+/// Where the strategy with this id is, or 404.
+fn position_of(strategies: &[Strategy], id: &str) -> ApiResult<usize> {
+    strategies
+        .iter()
+        .position(|s| s.id.as_deref() == Some(id))
+        .ok_or_else(|| unknown_strategy(id))
+}
+
 fn unknown_strategy(id: &str) -> ApiError {
     ApiError::not_found(format!("Could not find strategy with id {id}"))
 }
@@ -165,11 +173,8 @@ pub async fn update(
         name,
         |snapshot, feature, events| {
             let state = environment_state(snapshot, feature, environment)?;
-            let slot = state
-                .strategies
-                .iter_mut()
-                .find(|s| s.id.as_deref() == Some(id))
-                .ok_or_else(|| unknown_strategy(id))?;
+            let position = position_of(&state.strategies, id)?;
+            let slot = &mut state.strategies[position];
             let mut replacement = edit.apply(&admin_json(slot))?;
             prepare(snapshot, name, &mut replacement)?;
             replacement.id = Some(id.to_owned());
@@ -202,13 +207,9 @@ pub async fn get(
     let feature = features::find(&snapshot, project, name)?;
     environments::find(&snapshot, environment)
         .map_err(|_| unknown_environment(environment, name))?;
-    feature
-        .value
-        .environment(environment)
-        .strategies
-        .into_iter()
-        .find(|s| s.id.as_deref() == Some(id))
-        .ok_or_else(|| unknown_strategy(id))
+    let mut strategies = feature.value.environment(environment).strategies;
+    let position = position_of(&strategies, id)?;
+    Ok(strategies.swap_remove(position))
 }
 
 pub async fn delete(
@@ -226,11 +227,7 @@ pub async fn delete(
         name,
         |snapshot, feature, events| {
             let state = environment_state(snapshot, feature, environment)?;
-            let position = state
-                .strategies
-                .iter()
-                .position(|s| s.id.as_deref() == Some(id))
-                .ok_or_else(|| unknown_strategy(id))?;
+            let position = position_of(&state.strategies, id)?;
             let removed = state.strategies.remove(position);
             events.push(
                 Event::new("feature-strategy-remove")
@@ -260,11 +257,8 @@ pub async fn set_sort_order(
         |snapshot, feature, events| {
             let state = environment_state(snapshot, feature, environment)?;
             for (id, order) in &orders {
-                let strategy = state
-                    .strategies
-                    .iter_mut()
-                    .find(|s| s.id.as_deref() == Some(id.as_str()))
-                    .ok_or_else(|| unknown_strategy(id))?;
+                let position = position_of(&state.strategies, id)?;
+                let strategy = &mut state.strategies[position];
                 if strategy.sort_order != Some(*order) {
                     strategy.sort_order = Some(*order);
                     events.push(
