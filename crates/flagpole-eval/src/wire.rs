@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// `GET /api/client/features` response body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClientFeatures {
     pub version: u32,
@@ -26,6 +27,7 @@ pub struct ClientFeatures {
 
 /// One flag as an SDK sees it in one environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClientFeature {
     pub name: String,
@@ -52,6 +54,7 @@ pub struct ClientFeature {
 /// An activation strategy. The admin-only fields (`id`, `title`, `disabled`, `sortOrder`) are
 /// optional so that the same type reads both the Admin API and the Client API shapes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Strategy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,6 +78,7 @@ pub struct Strategy {
 
 /// A condition on one context field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Constraint {
     pub context_name: String,
@@ -199,6 +203,21 @@ impl fmt::Display for Operator {
     }
 }
 
+/// Operators document themselves as the list of names this version knows.
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for Operator {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Operator::KNOWN.iter().map(Operator::as_str)))
+            .description(Some("A constraint operator."))
+            .into()
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::ToSchema for Operator {}
+
 impl Serialize for Operator {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
@@ -214,6 +233,7 @@ impl<'de> Deserialize<'de> for Operator {
 
 /// A variant of a flag or of a strategy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Variant {
     pub name: String,
@@ -230,6 +250,7 @@ pub struct Variant {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Payload {
     #[serde(rename = "type")]
     pub payload_type: String,
@@ -238,6 +259,7 @@ pub struct Payload {
 
 /// Pins a variant for the listed values of one context field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Override {
     pub context_name: String,
@@ -247,6 +269,7 @@ pub struct Override {
 
 /// A reusable, named list of constraints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Segment {
     pub id: i64,
@@ -258,6 +281,7 @@ pub struct Segment {
 
 /// A flag's dependency on a parent flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Dependency {
     pub feature: String,

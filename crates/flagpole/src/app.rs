@@ -9,14 +9,14 @@ use anyhow::Context;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, Method, Request};
-use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, admin, client, frontend, health};
+use crate::api::{self, openapi};
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
 use crate::domain::{settings, tokens, Core};
@@ -49,12 +49,10 @@ fn frontend_cors(core: Arc<Core>) -> CorsLayer {
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let cors = frontend_cors(Arc::clone(&state.core));
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .nest("/api/admin", admin::router())
-        .nest("/api/client", client::router())
-        .nest("/api/frontend", frontend::router().layer(cors))
+    let (routes, mut document) = openapi::routes(Some(cors)).split_for_parts();
+    openapi::complete(&mut document);
+    routes
+        .merge(SwaggerUi::new(openapi::VIEWER_PATH).url(openapi::DOCUMENT_PATH, document))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // Spans carry the method and a redacted path: headers, and so tokens, are never logged.

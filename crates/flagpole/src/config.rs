@@ -35,6 +35,8 @@ pub enum Command {
     /// Create, list or revoke API tokens directly in the database.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Print the OpenAPI document of the HTTP API (the one served at /docs/openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Clone, Args)]

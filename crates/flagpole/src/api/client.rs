@@ -10,8 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 
 use crate::api::{ApiJson, QueryPairs};
 use crate::app::AppState;
@@ -24,15 +23,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::snapshot::Snapshot;
 use serde_json::json;
 use tokio::sync::watch;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/features", get(get_client_features))
-        .route("/features/{feature}", get(get_client_feature))
-        .route("/delta", get(get_client_delta))
-        .route("/streaming", get(stream_client_features))
-        .route("/register", post(register))
-        .route("/metrics", post(metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_client_features))
+        .routes(routes!(get_client_feature))
+        .routes(routes!(get_client_delta))
+        .routes(routes!(stream_client_features))
+        .routes(routes!(register))
+        .routes(routes!(metrics))
 }
 
 /// SDKs that speak client specification 4.2 or later read segments separately; older ones (and
@@ -138,6 +139,16 @@ fn reported_revision(value: Option<&str>, scope: &Scope) -> Option<i64> {
 
 /// `GET /api/client/delta`: the events since the revision in `If-None-Match`, a hydration when
 /// there is none (or it is too old), or 304 when nothing in scope changed.
+#[utoipa::path(
+    get,
+    path = "/delta",
+    tag = "Client API",
+    summary = "What changed since the revision in `If-None-Match`",
+    responses(
+        (status = 200, description = "Changes (a hydration when the revision is unknown)", body = crate::api::schema::ClientDelta),
+        (status = 304, description = "Nothing changed"),
+    )
+)]
 pub async fn get_client_delta(
     auth: ClientAuth,
     State(state): State<AppState>,
@@ -169,6 +180,15 @@ pub async fn get_client_delta(
 /// `GET /api/client/streaming`: server-sent events. `unleash-connected` carries a hydration
 /// (or, when `Last-Event-ID` is recent enough, only what changed since), then `unleash-updated`
 /// carries each change in scope. Comments keep idle connections alive.
+#[utoipa::path(
+    get,
+    path = "/streaming",
+    tag = "Client API",
+    summary = "Server-sent events: a hydration, then each change as it commits",
+    responses(
+        (status = 200, description = "An event stream (`unleash-connected`, `unleash-updated`)", body = String, content_type = "text/event-stream"),
+    )
+)]
 pub async fn stream_client_features(
     auth: ClientAuth,
     State(state): State<AppState>,
@@ -277,6 +297,21 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
         })
 }
 
+#[utoipa::path(
+    get,
+    path = "/features",
+    tag = "Client API",
+    summary = "All flags in the token's scope, for server-side SDKs",
+    params(
+        ("project" = Option<String>, Query, description = "Only these projects (repeatable or comma-separated)"),
+        ("namePrefix" = Option<String>, Query, description = "Only flags whose names start with this"),
+        ("tag" = Option<String>, Query, description = "Only flags with this tag, as `type:value` (repeatable)"),
+    ),
+    responses(
+        (status = 200, description = "The flags; compressed when asked, with an ETag", body = flagpole_eval::wire::ClientFeatures),
+        (status = 304, description = "Unchanged since the given ETag"),
+    )
+)]
 pub async fn get_client_features(
     auth: ClientAuth,
     State(state): State<AppState>,
@@ -309,6 +344,18 @@ pub async fn get_client_features(
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/features/{feature}",
+    tag = "Client API",
+    summary = "One flag in the token's scope",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "The flag", body = flagpole_eval::wire::ClientFeature),
+    )
+)]
 pub async fn get_client_feature(
     auth: ClientAuth,
     State(state): State<AppState>,
@@ -331,6 +378,16 @@ pub async fn get_client_feature(
     Ok(Json(client))
 }
 
+#[utoipa::path(
+    post,
+    path = "/register",
+    tag = "Client API",
+    summary = "An SDK instance announces itself",
+    request_body = crate::domain::metrics::ClientRegistration,
+    responses(
+        (status = 202, description = "Accepted"),
+    )
+)]
 pub async fn register(
     auth: ClientAuth,
     State(state): State<AppState>,
@@ -343,6 +400,16 @@ pub async fn register(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(
+    post,
+    path = "/metrics",
+    tag = "Client API",
+    summary = "An SDK reports evaluation counts",
+    request_body = crate::domain::metrics::ClientMetrics,
+    responses(
+        (status = 202, description = "Accepted"),
+    )
+)]
 pub async fn metrics(
     auth: ClientAuth,
     State(state): State<AppState>,

@@ -7,8 +7,6 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use flagpole_eval::{Context, Evaluation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -18,16 +16,18 @@ use crate::app::AppState;
 use crate::auth::FrontendAuth;
 use crate::domain::metrics::{ClientMetrics, ClientRegistration};
 use crate::error::{ApiError, ApiResult};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub const MAX_CONTEXT_PROPERTIES: usize = 100;
 pub const MAX_CONTEXT_VALUE_LENGTH: usize = 1_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(get_frontend_features).post(post_frontend_features))
-        .route("/features/{feature}", get(get_frontend_feature))
-        .route("/client/metrics", post(metrics))
-        .route("/client/register", post(register))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_frontend_features, post_frontend_features))
+        .routes(routes!(get_frontend_feature))
+        .routes(routes!(metrics))
+        .routes(routes!(register))
 }
 
 /// Builds a context from query pairs: the standard fields by name, `properties[x]=y`, and any
@@ -192,6 +192,20 @@ fn no_cache(body: Vec<u8>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "Frontend API",
+    summary = "Flags that are on for the context in the query string",
+    params(
+        ("userId" = Option<String>, Query, description = "Context field; any other query key is a context property too"),
+        ("sessionId" = Option<String>, Query, description = "Context field"),
+        ("appName" = Option<String>, Query, description = "Context field"),
+    ),
+    responses(
+        (status = 200, description = "The enabled flags", body = crate::api::schema::FrontendToggles),
+    )
+)]
 pub async fn get_frontend_features(
     auth: FrontendAuth,
     State(state): State<AppState>,
@@ -203,12 +217,22 @@ pub async fn get_frontend_features(
     Ok(no_cache(body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ContextBody {
     #[serde(default)]
     context: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/",
+    tag = "Frontend API",
+    summary = "Flags that are on for the context in the body",
+    request_body = crate::api::frontend::ContextBody,
+    responses(
+        (status = 200, description = "The enabled flags", body = crate::api::schema::FrontendToggles),
+    )
+)]
 pub async fn post_frontend_features(
     auth: FrontendAuth,
     State(state): State<AppState>,
@@ -222,6 +246,18 @@ pub async fn post_frontend_features(
 
 /// One flag, when it is enabled for this context (404 otherwise, so that a disabled flag and an
 /// unknown one look alike to browsers).
+#[utoipa::path(
+    get,
+    path = "/features/{feature}",
+    tag = "Frontend API",
+    summary = "One flag, when it is on for the context",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "The flag", body = crate::api::schema::FrontendToggle),
+    )
+)]
 pub async fn get_frontend_feature(
     auth: FrontendAuth,
     State(state): State<AppState>,
@@ -237,6 +273,16 @@ pub async fn get_frontend_feature(
     Ok(no_cache(toggle))
 }
 
+#[utoipa::path(
+    post,
+    path = "/client/metrics",
+    tag = "Frontend API",
+    summary = "A browser SDK reports evaluation counts",
+    request_body = crate::domain::metrics::ClientMetrics,
+    responses(
+        (status = 204, description = "Accepted"),
+    )
+)]
 pub async fn metrics(
     auth: FrontendAuth,
     State(state): State<AppState>,
@@ -249,6 +295,16 @@ pub async fn metrics(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/client/register",
+    tag = "Frontend API",
+    summary = "A browser SDK announces itself",
+    request_body = crate::domain::metrics::ClientRegistration,
+    responses(
+        (status = 200, description = "Accepted"),
+    )
+)]
 pub async fn register(
     auth: FrontendAuth,
     State(state): State<AppState>,

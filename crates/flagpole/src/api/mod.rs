@@ -5,6 +5,8 @@ pub mod admin;
 pub mod client;
 pub mod frontend;
 pub mod health;
+pub mod openapi;
+pub mod schema;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};

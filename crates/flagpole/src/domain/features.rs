@@ -14,7 +14,7 @@ use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateFeature {
     pub name: Option<String>,
@@ -31,7 +31,7 @@ pub struct CreateFeature {
 }
 
 /// The metadata a PUT replaces (and a JSON Patch may touch).
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FeatureMetadata {
     #[serde(default)]

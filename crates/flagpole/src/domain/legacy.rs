@@ -20,7 +20,7 @@ use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::Snapshot;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LegacyFeature {
     pub name: Option<String>,

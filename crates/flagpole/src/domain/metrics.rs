@@ -15,7 +15,7 @@ pub const MAX_TOGGLES_PER_POST: usize = 10_000;
 pub const MAX_COUNT: i64 = 1_000_000_000_000;
 const MAX_APP_NAME: usize = 255;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientMetrics {
     pub app_name: String,
@@ -26,7 +26,7 @@ pub struct ClientMetrics {
     pub bucket: Bucket,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Bucket {
     #[serde(default)]
     pub start: Option<serde_json::Value>,
@@ -36,7 +36,7 @@ pub struct Bucket {
     pub toggles: HashMap<String, ToggleCounts>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ToggleCounts {
     #[serde(default)]
     pub yes: i64,
@@ -46,7 +46,7 @@ pub struct ToggleCounts {
     pub variants: BTreeMap<String, i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientRegistration {
     pub app_name: String,

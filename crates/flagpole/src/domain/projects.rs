@@ -11,7 +11,7 @@ use crate::snapshot::{Snapshot, Versioned};
 
 pub const DEFAULT_PROJECT: &str = "default";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectInput {
     #[serde(default)]

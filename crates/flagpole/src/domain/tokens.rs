@@ -12,7 +12,7 @@ use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::Snapshot;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateToken {
     #[serde(default)]

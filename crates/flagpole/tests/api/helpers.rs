@@ -166,6 +166,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        let method_name = method.to_string();
         let mut request = self.http.request(method, self.url(path));
         if let Some(token) = token {
             request = request.header("Authorization", token);
@@ -181,6 +182,7 @@ impl TestApp {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
+        crate::contract::check(&method_name, path, status.as_u16(), &json);
         (status, json)
     }
 

@@ -6,6 +6,7 @@
 mod auth;
 mod cli;
 mod client;
+mod contract;
 mod delta;
 mod errors;
 mod events;
@@ -14,6 +15,7 @@ mod frontend;
 mod helpers;
 mod legacy;
 mod metadata;
+mod openapi;
 mod replicas;
 mod sdk;
 mod tokens;
@@ -75,6 +77,7 @@ behaviour_suite! {
     metadata::projects_and_environments,
     metadata::tags_and_tag_types,
     metadata::context_fields_and_feature_types,
+    openapi::document_is_served_and_every_operation_is_routed,
     sdk::browser_sdk_against_the_frontend_api,
     sdk::node_server_sdk,
     sdk::node_server_sdk_delta_polling,

@@ -11,6 +11,20 @@ use crate::domain::events::{event_json, search_query};
 use crate::error::ApiResult;
 
 /// `GET /api/admin/events?project=&feature=`: the older listing, newest first.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "Events",
+    summary = "The audit log, newest first",
+    params(
+        ("project" = Option<String>, Query, description = "Only this project"),
+        ("offset" = Option<i64>, Query, description = "Events to skip"),
+        ("limit" = Option<i64>, Query, description = "Events per page (at most 1000)"),
+    ),
+    responses(
+        (status = 200, description = "Events", body = crate::api::schema::EventList),
+    )
+)]
 pub async fn list(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -24,6 +38,20 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/events/{feature}",
+    tag = "Events",
+    summary = "A flag's history, newest first",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+        ("offset" = Option<i64>, Query, description = "Events to skip"),
+        ("limit" = Option<i64>, Query, description = "Events per page (at most 1000)"),
+    ),
+    responses(
+        (status = 200, description = "Events", body = crate::api::schema::FeatureEventList),
+    )
+)]
 pub async fn for_feature(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -43,6 +71,26 @@ pub async fn for_feature(
 }
 
 /// `GET /api/admin/search/events`: filters in Unleash's operator syntax, paged.
+#[utoipa::path(
+    get,
+    path = "/search/events",
+    tag = "Events",
+    summary = "Search the audit log",
+    params(
+        ("feature" = Option<String>, Query, description = "`IS:name` or `IS_ANY_OF:a,b`"),
+        ("project" = Option<String>, Query, description = "`IS:` or `IS_ANY_OF:` projects"),
+        ("type" = Option<String>, Query, description = "`IS:` or `IS_ANY_OF:` event types"),
+        ("createdBy" = Option<String>, Query, description = "`IS:` or `IS_ANY_OF:` actors"),
+        ("environment" = Option<String>, Query, description = "`IS:` or `IS_ANY_OF:` environments"),
+        ("from" = Option<String>, Query, description = "`IS:2026-01-31`: events on or after this day"),
+        ("to" = Option<String>, Query, description = "`IS:2026-01-31`: events on or before this day"),
+        ("offset" = Option<i64>, Query, description = "Events to skip"),
+        ("limit" = Option<i64>, Query, description = "Events per page (at most 1000)"),
+    ),
+    responses(
+        (status = 200, description = "Matching events", body = crate::api::schema::EventSearchResult),
+    )
+)]
 pub async fn search(
     _: AdminAuth,
     State(state): State<AppState>,

@@ -19,6 +19,18 @@ type FeaturePath = Path<(String, String)>;
 type EnvironmentPath = Path<(String, String, String)>;
 type StrategyPath = Path<(String, String, String, String)>;
 
+#[utoipa::path(
+    get,
+    path = "/projects/{project}/features",
+    tag = "Features",
+    summary = "List the flags of a project",
+    params(
+        ("project" = String, Path, description = "Project id"),
+    ),
+    responses(
+        (status = 200, description = "The project's live flags", body = crate::api::schema::FeatureList),
+    )
+)]
 pub async fn list(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -35,6 +47,20 @@ pub async fn list(
     Ok(Json(json!({ "version": 2, "features": features })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/projects/{project}/features",
+    tag = "Features",
+    summary = "Create a flag",
+    params(
+        ("project" = String, Path, description = "Project id"),
+    ),
+    request_body = crate::domain::features::CreateFeature,
+    responses(
+        (status = 200, description = "The new flag", body = crate::api::schema::Feature),
+        (status = 409, description = "A flag with that name exists", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn create(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -46,6 +72,19 @@ pub async fn create(
     Ok(Json(domain::admin_json(&snapshot, &feature)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/projects/{project}/features/{feature}",
+    tag = "Features",
+    summary = "Get a flag with its state in every environment",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "The flag", body = crate::api::schema::Feature),
+    )
+)]
 pub async fn get_one(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -76,6 +115,20 @@ pub async fn get_one(
     Ok(Json(body))
 }
 
+#[utoipa::path(
+    put,
+    path = "/projects/{project}/features/{feature}",
+    tag = "Features",
+    summary = "Replace a flag's metadata",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    request_body = crate::domain::features::FeatureMetadata,
+    responses(
+        (status = 200, description = "The updated flag", body = crate::api::schema::Feature),
+    )
+)]
 pub async fn update(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -89,6 +142,20 @@ pub async fn update(
     )))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/projects/{project}/features/{feature}",
+    tag = "Features",
+    summary = "Change a flag's metadata with a JSON Patch",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    request_body = Vec<crate::api::schema::PatchOperation>,
+    responses(
+        (status = 200, description = "The updated flag", body = crate::api::schema::Feature),
+    )
+)]
 pub async fn patch(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -102,6 +169,19 @@ pub async fn patch(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/projects/{project}/features/{feature}",
+    tag = "Features",
+    summary = "Archive a flag",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 202, description = "Archived"),
+    )
+)]
 pub async fn archive(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -111,6 +191,20 @@ pub async fn archive(
     Ok(StatusCode::ACCEPTED)
 }
 
+#[utoipa::path(
+    get,
+    path = "/projects/{project}/features/{feature}/environments/{environment}",
+    tag = "Features",
+    summary = "A flag's state in one environment",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 200, description = "The state", body = crate::api::schema::FeatureEnvironmentDetail),
+    )
+)]
 pub async fn get_environment(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -132,6 +226,20 @@ pub async fn get_environment(
     })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/on",
+    tag = "Features",
+    summary = "Turn a flag on in an environment",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 200, description = "On (a flag without strategies gets a default one)"),
+    )
+)]
 pub async fn toggle_on(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -149,6 +257,20 @@ pub async fn toggle_on(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/off",
+    tag = "Features",
+    summary = "Turn a flag off in an environment",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 200, description = "Off"),
+    )
+)]
 pub async fn toggle_off(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -166,6 +288,20 @@ pub async fn toggle_off(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    get,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/strategies",
+    tag = "Strategies",
+    summary = "List a flag's strategies in an environment",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 200, description = "The strategies, in order", body = Vec<crate::api::schema::AdminStrategy>),
+    )
+)]
 pub async fn list_strategies(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -184,6 +320,21 @@ pub async fn list_strategies(
     Ok(Json(Value::Array(list)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/strategies",
+    tag = "Strategies",
+    summary = "Add a strategy",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    request_body = flagpole_eval::wire::Strategy,
+    responses(
+        (status = 200, description = "The new strategy", body = crate::api::schema::AdminStrategy),
+    )
+)]
 pub async fn add_strategy(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -202,6 +353,21 @@ pub async fn add_strategy(
     Ok(Json(strategies::admin_json(&added)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/strategies/{strategy}",
+    tag = "Strategies",
+    summary = "Get one strategy",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+        ("strategy" = String, Path, description = "Strategy id"),
+    ),
+    responses(
+        (status = 200, description = "The strategy", body = crate::api::schema::AdminStrategy),
+    )
+)]
 pub async fn get_strategy(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -211,6 +377,22 @@ pub async fn get_strategy(
     Ok(Json(strategies::admin_json(&strategy)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/strategies/{strategy}",
+    tag = "Strategies",
+    summary = "Replace a strategy",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+        ("strategy" = String, Path, description = "Strategy id"),
+    ),
+    request_body = flagpole_eval::wire::Strategy,
+    responses(
+        (status = 200, description = "The updated strategy", body = crate::api::schema::AdminStrategy),
+    )
+)]
 pub async fn update_strategy(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -230,6 +412,22 @@ pub async fn update_strategy(
     Ok(Json(strategies::admin_json(&updated)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/strategies/{strategy}",
+    tag = "Strategies",
+    summary = "Change a strategy with a JSON Patch",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+        ("strategy" = String, Path, description = "Strategy id"),
+    ),
+    request_body = Vec<crate::api::schema::PatchOperation>,
+    responses(
+        (status = 200, description = "The updated strategy", body = crate::api::schema::AdminStrategy),
+    )
+)]
 pub async fn patch_strategy(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -249,6 +447,21 @@ pub async fn patch_strategy(
     Ok(Json(strategies::admin_json(&updated)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/strategies/{strategy}",
+    tag = "Strategies",
+    summary = "Delete a strategy",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+        ("strategy" = String, Path, description = "Strategy id"),
+    ),
+    responses(
+        (status = 200, description = "Deleted"),
+    )
+)]
 pub async fn delete_strategy(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -258,13 +471,28 @@ pub async fn delete_strategy(
     Ok(StatusCode::OK)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SortOrder {
     id: String,
     sort_order: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/strategies/set-sort-order",
+    tag = "Strategies",
+    summary = "Reorder strategies",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    request_body = Vec<crate::api::admin::features::SortOrder>,
+    responses(
+        (status = 200, description = "Reordered"),
+    )
+)]
 pub async fn set_strategy_sort_order(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -288,6 +516,20 @@ fn variants_json(name: &str, variants: &[Variant]) -> Json<Value> {
     Json(json!({ "version": 1, "name": name, "variants": variants }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/variants",
+    tag = "Variants",
+    summary = "A flag's variants in an environment",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 200, description = "The variants", body = crate::api::schema::FeatureVariants),
+    )
+)]
 pub async fn get_variants(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -302,6 +544,21 @@ pub async fn get_variants(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/variants",
+    tag = "Variants",
+    summary = "Replace a flag's variants in an environment",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    request_body = Vec<flagpole_eval::wire::Variant>,
+    responses(
+        (status = 200, description = "The variants", body = crate::api::schema::FeatureVariants),
+    )
+)]
 pub async fn put_variants(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -320,6 +577,21 @@ pub async fn put_variants(
     Ok(variants_json(&name, &variants))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/projects/{project}/features/{feature}/environments/{environment}/variants",
+    tag = "Variants",
+    summary = "Change a flag's variants with a JSON Patch",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    request_body = Vec<crate::api::schema::PatchOperation>,
+    responses(
+        (status = 200, description = "The variants", body = crate::api::schema::FeatureVariants),
+    )
+)]
 pub async fn patch_variants(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -338,6 +610,20 @@ pub async fn patch_variants(
     Ok(variants_json(&name, &variants))
 }
 
+#[utoipa::path(
+    post,
+    path = "/projects/{project}/features/{feature}/dependencies",
+    tag = "Features",
+    summary = "Make a flag depend on a parent flag",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    request_body = flagpole_eval::wire::Dependency,
+    responses(
+        (status = 200, description = "Added"),
+    )
+)]
 pub async fn add_dependency(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -348,6 +634,19 @@ pub async fn add_dependency(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/projects/{project}/features/{feature}/dependencies",
+    tag = "Features",
+    summary = "Remove all of a flag's dependencies",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "Removed"),
+    )
+)]
 pub async fn remove_dependencies(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -357,6 +656,20 @@ pub async fn remove_dependencies(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/projects/{project}/features/{feature}/dependencies/{parent}",
+    tag = "Features",
+    summary = "Remove one dependency",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("feature" = String, Path, description = "Flag name"),
+        ("parent" = String, Path, description = "Name of the parent flag"),
+    ),
+    responses(
+        (status = 200, description = "Removed"),
+    )
+)]
 pub async fn remove_dependency(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -366,11 +679,22 @@ pub async fn remove_dependency(
     Ok(StatusCode::OK)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NameOnly {
     name: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/features/validate",
+    tag = "Features",
+    summary = "Check that a flag name is valid and free",
+    request_body = crate::api::admin::features::NameOnly,
+    responses(
+        (status = 200, description = "Valid and free"),
+        (status = 409, description = "Taken", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn validate_name(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -392,11 +716,32 @@ fn archived_json(state: &AppState, project: Option<&str>) -> Json<Value> {
     Json(json!({ "version": 2, "features": features }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/archive/features",
+    tag = "Archive",
+    summary = "List archived flags",
+    responses(
+        (status = 200, description = "Archived flags", body = crate::api::schema::ArchivedFeatureList),
+    )
+)]
 pub async fn list_archived(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     state.core.fresh().await?;
     Ok(archived_json(&state, None))
 }
 
+#[utoipa::path(
+    get,
+    path = "/archive/features/{project}",
+    tag = "Archive",
+    summary = "List a project's archived flags",
+    params(
+        ("project" = String, Path, description = "Project id"),
+    ),
+    responses(
+        (status = 200, description = "Archived flags", body = crate::api::schema::ArchivedFeatureList),
+    )
+)]
 pub async fn list_archived_in_project(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -406,6 +751,18 @@ pub async fn list_archived_in_project(
     Ok(archived_json(&state, Some(&project)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/archive/revive/{feature}",
+    tag = "Archive",
+    summary = "Bring a flag back from the archive",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "Revived"),
+    )
+)]
 pub async fn revive(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -415,6 +772,18 @@ pub async fn revive(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/archive/{feature}",
+    tag = "Archive",
+    summary = "Delete an archived flag for good",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "Deleted"),
+    )
+)]
 pub async fn delete_archived(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -424,6 +793,18 @@ pub async fn delete_archived(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    get,
+    path = "/features/{feature}/tags",
+    tag = "Tags",
+    summary = "A flag's tags",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "Tags", body = crate::api::schema::TagList),
+    )
+)]
 pub async fn list_tags(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -434,6 +815,19 @@ pub async fn list_tags(
     Ok(Json(json!({ "version": 1, "tags": feature.value.tags })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/features/{feature}/tags",
+    tag = "Tags",
+    summary = "Tag a flag",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    request_body = crate::domain::model::Tag,
+    responses(
+        (status = 201, description = "Tagged", body = crate::domain::model::Tag),
+    )
+)]
 pub async fn add_tag(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -444,7 +838,7 @@ pub async fn add_tag(
     Ok((StatusCode::CREATED, Json(tag)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TagChanges {
     #[serde(default)]
@@ -453,6 +847,19 @@ pub struct TagChanges {
     removed_tags: Vec<Tag>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/features/{feature}/tags",
+    tag = "Tags",
+    summary = "Add and remove several tags at once",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    request_body = crate::api::admin::features::TagChanges,
+    responses(
+        (status = 200, description = "The flag's tags", body = crate::api::schema::TagList),
+    )
+)]
 pub async fn update_tags(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -470,6 +877,20 @@ pub async fn update_tags(
     Ok(Json(json!({ "version": 1, "tags": tags })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/features/{feature}/tags/{tag_type}/{value}",
+    tag = "Tags",
+    summary = "Remove a tag from a flag",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+        ("tag_type" = String, Path, description = "Tag type"),
+        ("value" = String, Path, description = "Tag value"),
+    ),
+    responses(
+        (status = 200, description = "Removed"),
+    )
+)]
 pub async fn remove_tag(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -480,7 +901,7 @@ pub async fn remove_tag(
     Ok(StatusCode::OK)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct BulkFeatures {
     features: Vec<String>,
 }
@@ -504,6 +925,20 @@ async fn bulk_toggle(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/projects/{project}/bulk_features/environments/{environment}/on",
+    tag = "Features",
+    summary = "Turn several flags on in an environment, all or none",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    request_body = crate::api::admin::features::BulkFeatures,
+    responses(
+        (status = 200, description = "All on"),
+    )
+)]
 pub async fn bulk_toggle_on(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -513,6 +948,20 @@ pub async fn bulk_toggle_on(
     bulk_toggle(&state, &auth, path, input, true).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/projects/{project}/bulk_features/environments/{environment}/off",
+    tag = "Features",
+    summary = "Turn several flags off in an environment, all or none",
+    params(
+        ("project" = String, Path, description = "Project id"),
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    request_body = crate::api::admin::features::BulkFeatures,
+    responses(
+        (status = 200, description = "All off"),
+    )
+)]
 pub async fn bulk_toggle_off(
     auth: AdminAuth,
     State(state): State<AppState>,

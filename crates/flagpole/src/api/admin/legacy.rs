@@ -13,6 +13,15 @@ use crate::domain::features;
 use crate::domain::legacy::{self, LegacyFeature};
 use crate::error::ApiResult;
 
+#[utoipa::path(
+    get,
+    path = "/features",
+    tag = "Legacy",
+    summary = "List flags (environment-less view)",
+    responses(
+        (status = 200, description = "Flags", body = crate::api::schema::LegacyFeatureList),
+    )
+)]
 pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let list: Vec<Value> = snapshot
@@ -24,6 +33,18 @@ pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json
     Ok(Json(json!({ "version": 1, "features": list })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/features/{feature}",
+    tag = "Legacy",
+    summary = "Get a flag (environment-less view)",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "The flag", body = crate::api::schema::LegacyFeature),
+    )
+)]
 pub async fn get_one(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -38,6 +59,17 @@ pub async fn get_one(
     )))
 }
 
+#[utoipa::path(
+    post,
+    path = "/features",
+    tag = "Legacy",
+    summary = "Create a flag in the default project",
+    request_body = crate::domain::legacy::LegacyFeature,
+    responses(
+        (status = 201, description = "The new flag", body = crate::api::schema::LegacyFeature),
+        (status = 409, description = "A flag with that name exists", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn create(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -48,6 +80,19 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/features/{feature}",
+    tag = "Legacy",
+    summary = "Replace a flag (environment-less view)",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    request_body = crate::domain::legacy::LegacyFeature,
+    responses(
+        (status = 200, description = "The flag", body = crate::api::schema::LegacyFeature),
+    )
+)]
 pub async fn update(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -62,6 +107,18 @@ pub async fn update(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/features/{feature}",
+    tag = "Legacy",
+    summary = "Archive a flag",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "Archived"),
+    )
+)]
 pub async fn archive(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -85,6 +142,18 @@ async fn toggle_to(
     )))
 }
 
+#[utoipa::path(
+    post,
+    path = "/features/{feature}/toggle",
+    tag = "Legacy",
+    summary = "Flip a flag in the legacy environments",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "The flag", body = crate::api::schema::LegacyFeature),
+    )
+)]
 pub async fn toggle(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -93,6 +162,18 @@ pub async fn toggle(
     toggle_to(&state, &auth, &name, None).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/features/{feature}/toggle/on",
+    tag = "Legacy",
+    summary = "Turn a flag on in the legacy environments",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "The flag", body = crate::api::schema::LegacyFeature),
+    )
+)]
 pub async fn toggle_on(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -101,6 +182,18 @@ pub async fn toggle_on(
     toggle_to(&state, &auth, &name, Some(true)).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/features/{feature}/toggle/off",
+    tag = "Legacy",
+    summary = "Turn a flag off in the legacy environments",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "The flag", body = crate::api::schema::LegacyFeature),
+    )
+)]
 pub async fn toggle_off(
     auth: AdminAuth,
     State(state): State<AppState>,

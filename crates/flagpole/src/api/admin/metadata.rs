@@ -14,6 +14,15 @@ use crate::domain::tag_types::{self, TagTypeInput};
 use crate::domain::validate::FEATURE_TYPES;
 use crate::error::{ApiError, ApiResult};
 
+#[utoipa::path(
+    get,
+    path = "/tag-types",
+    tag = "Tags",
+    summary = "List tag types",
+    responses(
+        (status = 200, description = "Tag types", body = crate::api::schema::TagTypeList),
+    )
+)]
 pub async fn list_tag_types(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let list: Vec<_> = snapshot
@@ -24,6 +33,18 @@ pub async fn list_tag_types(_: AdminAuth, State(state): State<AppState>) -> ApiR
     Ok(Json(json!({ "version": 1, "tagTypes": list })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tag-types/{name}",
+    tag = "Tags",
+    summary = "Get a tag type",
+    params(
+        ("name" = String, Path, description = "Name"),
+    ),
+    responses(
+        (status = 200, description = "The tag type", body = crate::api::schema::TagTypeEnvelope),
+    )
+)]
 pub async fn get_tag_type(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -36,6 +57,17 @@ pub async fn get_tag_type(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tag-types",
+    tag = "Tags",
+    summary = "Create a tag type",
+    request_body = crate::domain::tag_types::TagTypeInput,
+    responses(
+        (status = 201, description = "The new tag type", body = crate::domain::model::TagType),
+        (status = 409, description = "A tag type with that name exists", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn create_tag_type(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -45,6 +77,17 @@ pub async fn create_tag_type(
     Ok((StatusCode::CREATED, Json(json!(tag_type))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tag-types/validate",
+    tag = "Tags",
+    summary = "Check that a tag type name is valid and free",
+    request_body = crate::domain::tag_types::TagTypeInput,
+    responses(
+        (status = 200, description = "Valid and free", body = crate::api::schema::TagTypeValidation),
+        (status = 409, description = "Taken", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn validate_tag_type(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -58,6 +101,19 @@ pub async fn validate_tag_type(
     Ok(Json(json!({ "valid": true, "tagType": { "name": name } })))
 }
 
+#[utoipa::path(
+    put,
+    path = "/tag-types/{name}",
+    tag = "Tags",
+    summary = "Update a tag type",
+    params(
+        ("name" = String, Path, description = "Name"),
+    ),
+    request_body = crate::domain::tag_types::TagTypeInput,
+    responses(
+        (status = 200, description = "The tag type", body = crate::domain::model::TagType),
+    )
+)]
 pub async fn update_tag_type(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -68,6 +124,19 @@ pub async fn update_tag_type(
     Ok(Json(json!(tag_type)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tag-types/{name}",
+    tag = "Tags",
+    summary = "Delete a tag type",
+    params(
+        ("name" = String, Path, description = "Name"),
+    ),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = 409, description = "Flags still carry tags of this type", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn delete_tag_type(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -77,6 +146,15 @@ pub async fn delete_tag_type(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    get,
+    path = "/context",
+    tag = "Context fields",
+    summary = "List context fields, built-in ones first",
+    responses(
+        (status = 200, description = "Context fields", body = Vec<crate::api::schema::ListedContextField>),
+    )
+)]
 pub async fn list_context(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let mut list: Vec<Value> = BUILT_IN
@@ -102,6 +180,18 @@ pub async fn list_context(_: AdminAuth, State(state): State<AppState>) -> ApiRes
     Ok(Json(Value::Array(list)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/context/{name}",
+    tag = "Context fields",
+    summary = "Get a context field",
+    params(
+        ("name" = String, Path, description = "Name"),
+    ),
+    responses(
+        (status = 200, description = "The field", body = crate::domain::model::ContextField),
+    )
+)]
 pub async fn get_context(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -113,6 +203,17 @@ pub async fn get_context(
         .as_ref())))
 }
 
+#[utoipa::path(
+    post,
+    path = "/context",
+    tag = "Context fields",
+    summary = "Create a context field",
+    request_body = crate::domain::context_fields::ContextFieldInput,
+    responses(
+        (status = 201, description = "The new field", body = crate::domain::model::ContextField),
+        (status = 409, description = "A field with that name exists", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn create_context(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -122,6 +223,19 @@ pub async fn create_context(
     Ok((StatusCode::CREATED, Json(json!(field))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/context/{name}",
+    tag = "Context fields",
+    summary = "Update a context field",
+    params(
+        ("name" = String, Path, description = "Name"),
+    ),
+    request_body = crate::domain::context_fields::ContextFieldInput,
+    responses(
+        (status = 200, description = "The field", body = crate::domain::model::ContextField),
+    )
+)]
 pub async fn update_context(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -132,6 +246,18 @@ pub async fn update_context(
     Ok(Json(json!(field)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/context/{name}",
+    tag = "Context fields",
+    summary = "Delete a context field",
+    params(
+        ("name" = String, Path, description = "Name"),
+    ),
+    responses(
+        (status = 200, description = "Deleted"),
+    )
+)]
 pub async fn delete_context(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -141,6 +267,15 @@ pub async fn delete_context(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    get,
+    path = "/feature-types",
+    tag = "Metadata",
+    summary = "List flag types",
+    responses(
+        (status = 200, description = "Flag types", body = crate::api::schema::FeatureTypeList),
+    )
+)]
 pub async fn feature_types(_: AdminAuth) -> Json<Value> {
     let types: Vec<Value> = FEATURE_TYPES
         .iter()
@@ -151,6 +286,15 @@ pub async fn feature_types(_: AdminAuth) -> Json<Value> {
     Json(json!({ "version": 1, "types": types }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/ui-config",
+    tag = "Metadata",
+    summary = "Instance information and settings",
+    responses(
+        (status = 200, description = "The configuration", body = crate::api::schema::UiConfig),
+    )
+)]
 pub async fn ui_config(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     Ok(Json(json!({
@@ -164,12 +308,22 @@ pub async fn ui_config(_: AdminAuth, State(state): State<AppState>) -> ApiResult
     })))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CorsInput {
     frontend_api_origins: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/ui-config/cors",
+    tag = "Metadata",
+    summary = "Set the origins allowed to call the Frontend API",
+    request_body = crate::api::admin::metadata::CorsInput,
+    responses(
+        (status = 204, description = "Saved"),
+    )
+)]
 pub async fn set_cors(
     auth: AdminAuth,
     State(state): State<AppState>,

@@ -33,6 +33,15 @@ struct AppSummary {
     instances: Vec<Value>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics/applications",
+    tag = "Metrics",
+    summary = "SDK applications that registered",
+    responses(
+        (status = 200, description = "Applications", body = crate::api::schema::ApplicationList),
+    )
+)]
 pub async fn applications(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     flush(&state).await?;
     let rows = state.core.store.applications().await?;
@@ -70,6 +79,18 @@ pub async fn applications(_: AdminAuth, State(state): State<AppState>) -> ApiRes
 }
 
 /// Last hour of usage per environment and the applications that reported the flag.
+#[utoipa::path(
+    get,
+    path = "/client-metrics/features/{feature}",
+    tag = "Metrics",
+    summary = "A flag's evaluations in the current hour",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+    ),
+    responses(
+        (status = 200, description = "Usage", body = crate::api::schema::FeatureUsage),
+    )
+)]
 pub async fn feature_usage(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -109,6 +130,19 @@ pub async fn feature_usage(
 }
 
 /// Hourly buckets for charts: `?hoursBack=` (1 to 720, default 1).
+#[utoipa::path(
+    get,
+    path = "/client-metrics/features/{feature}/raw",
+    tag = "Metrics",
+    summary = "A flag's evaluations per hour, for charts",
+    params(
+        ("feature" = String, Path, description = "Flag name"),
+        ("hoursBack" = Option<u32>, Query, description = "How many hours back, 1 to 720 (default 1)"),
+    ),
+    responses(
+        (status = 200, description = "Hourly buckets", body = crate::api::schema::FeatureUsageRaw),
+    )
+)]
 pub async fn feature_usage_raw(
     _: AdminAuth,
     State(state): State<AppState>,

@@ -2,186 +2,127 @@
 //! Every route requires an admin-capable caller (`AdminAuth`).
 
 mod events;
-mod features;
+pub(crate) mod features;
 mod legacy;
-mod metadata;
+pub(crate) mod metadata;
 mod metrics;
 mod projects;
 mod segments;
-mod tokens;
+pub(crate) mod tokens;
 
-use axum::routing::{delete, get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
-pub fn router() -> Router<AppState> {
-    let feature = "/projects/{project}/features/{feature}";
-    let environment = "/projects/{project}/features/{feature}/environments/{environment}";
-    Router::new()
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         // Flags in a project.
-        .route(
-            "/projects/{project}/features",
-            get(features::list).post(features::create),
-        )
-        .route(
-            feature,
-            get(features::get_one)
-                .put(features::update)
-                .patch(features::patch)
-                .delete(features::archive),
-        )
-        .route(environment, get(features::get_environment))
-        .route(&format!("{environment}/on"), post(features::toggle_on))
-        .route(&format!("{environment}/off"), post(features::toggle_off))
-        .route(
-            &format!("{environment}/strategies"),
-            get(features::list_strategies).post(features::add_strategy),
-        )
-        .route(
-            &format!("{environment}/strategies/set-sort-order"),
-            post(features::set_strategy_sort_order),
-        )
-        .route(
-            &format!("{environment}/strategies/{{strategy}}"),
-            get(features::get_strategy)
-                .put(features::update_strategy)
-                .patch(features::patch_strategy)
-                .delete(features::delete_strategy),
-        )
-        .route(
-            &format!("{environment}/variants"),
-            get(features::get_variants)
-                .put(features::put_variants)
-                .patch(features::patch_variants),
-        )
-        .route(
-            &format!("{feature}/dependencies"),
-            post(features::add_dependency).delete(features::remove_dependencies),
-        )
-        .route(
-            &format!("{feature}/dependencies/{{parent}}"),
-            delete(features::remove_dependency),
-        )
-        .route(
-            "/projects/{project}/bulk_features/environments/{environment}/on",
-            post(features::bulk_toggle_on),
-        )
-        .route(
-            "/projects/{project}/bulk_features/environments/{environment}/off",
-            post(features::bulk_toggle_off),
-        )
-        .route("/features/validate", post(features::validate_name))
+        .routes(routes!(features::list, features::create))
+        .routes(routes!(
+            features::get_one,
+            features::update,
+            features::patch,
+            features::archive
+        ))
+        .routes(routes!(features::get_environment))
+        .routes(routes!(features::toggle_on))
+        .routes(routes!(features::toggle_off))
+        .routes(routes!(features::list_strategies, features::add_strategy))
+        .routes(routes!(features::set_strategy_sort_order))
+        .routes(routes!(
+            features::get_strategy,
+            features::update_strategy,
+            features::patch_strategy,
+            features::delete_strategy
+        ))
+        .routes(routes!(
+            features::get_variants,
+            features::put_variants,
+            features::patch_variants
+        ))
+        .routes(routes!(
+            features::add_dependency,
+            features::remove_dependencies
+        ))
+        .routes(routes!(features::remove_dependency))
+        .routes(routes!(features::bulk_toggle_on))
+        .routes(routes!(features::bulk_toggle_off))
+        .routes(routes!(features::validate_name))
         // Archive.
-        .route("/archive/features", get(features::list_archived))
-        .route(
-            "/archive/features/{project}",
-            get(features::list_archived_in_project),
-        )
-        .route("/archive/revive/{feature}", post(features::revive))
-        .route("/archive/{feature}", delete(features::delete_archived))
+        .routes(routes!(features::list_archived))
+        .routes(routes!(features::list_archived_in_project))
+        .routes(routes!(features::revive))
+        .routes(routes!(features::delete_archived))
         // Tags on flags.
-        .route(
-            "/features/{feature}/tags",
-            get(features::list_tags)
-                .post(features::add_tag)
-                .put(features::update_tags),
-        )
-        .route(
-            "/features/{feature}/tags/{tag_type}/{value}",
-            delete(features::remove_tag),
-        )
+        .routes(routes!(
+            features::list_tags,
+            features::add_tag,
+            features::update_tags
+        ))
+        .routes(routes!(features::remove_tag))
         // The legacy, environment-less flag API of Unleash 3/4.
-        .route("/features", get(legacy::list).post(legacy::create))
-        .route(
-            "/features/{feature}",
-            get(legacy::get_one)
-                .put(legacy::update)
-                .delete(legacy::archive),
-        )
-        .route("/features/{feature}/toggle", post(legacy::toggle))
-        .route("/features/{feature}/toggle/on", post(legacy::toggle_on))
-        .route("/features/{feature}/toggle/off", post(legacy::toggle_off))
+        .routes(routes!(legacy::list, legacy::create))
+        .routes(routes!(legacy::get_one, legacy::update, legacy::archive))
+        .routes(routes!(legacy::toggle))
+        .routes(routes!(legacy::toggle_on))
+        .routes(routes!(legacy::toggle_off))
         // Projects and environments.
-        .route("/projects", get(projects::list).post(projects::create))
-        .route(
-            "/projects/{project}",
-            get(projects::get_one)
-                .put(projects::update)
-                .delete(projects::delete),
-        )
-        .route(
-            "/environments",
-            get(projects::list_environments).post(projects::create_environment),
-        )
-        .route(
-            "/environments/{environment}",
-            get(projects::get_environment)
-                .put(projects::update_environment)
-                .delete(projects::delete_environment),
-        )
-        .route(
-            "/environments/{environment}/on",
-            post(projects::enable_environment),
-        )
-        .route(
-            "/environments/{environment}/off",
-            post(projects::disable_environment),
-        )
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(
+            projects::get_one,
+            projects::update,
+            projects::delete
+        ))
+        .routes(routes!(
+            projects::list_environments,
+            projects::create_environment
+        ))
+        .routes(routes!(
+            projects::get_environment,
+            projects::update_environment,
+            projects::delete_environment
+        ))
+        .routes(routes!(projects::enable_environment))
+        .routes(routes!(projects::disable_environment))
         // Segments.
-        .route("/segments", get(segments::list).post(segments::create))
-        .route(
-            "/segments/{id}",
-            get(segments::get_one)
-                .put(segments::update)
-                .delete(segments::delete),
-        )
+        .routes(routes!(segments::list, segments::create))
+        .routes(routes!(
+            segments::get_one,
+            segments::update,
+            segments::delete
+        ))
         // Tag types, context fields, feature types.
-        .route(
-            "/tag-types",
-            get(metadata::list_tag_types).post(metadata::create_tag_type),
-        )
-        .route("/tag-types/validate", post(metadata::validate_tag_type))
-        .route(
-            "/tag-types/{name}",
-            get(metadata::get_tag_type)
-                .put(metadata::update_tag_type)
-                .delete(metadata::delete_tag_type),
-        )
-        .route(
-            "/context",
-            get(metadata::list_context).post(metadata::create_context),
-        )
-        .route(
-            "/context/{name}",
-            get(metadata::get_context)
-                .put(metadata::update_context)
-                .delete(metadata::delete_context),
-        )
-        .route("/feature-types", get(metadata::feature_types))
+        .routes(routes!(metadata::list_tag_types, metadata::create_tag_type))
+        .routes(routes!(metadata::validate_tag_type))
+        .routes(routes!(
+            metadata::get_tag_type,
+            metadata::update_tag_type,
+            metadata::delete_tag_type
+        ))
+        .routes(routes!(metadata::list_context, metadata::create_context))
+        .routes(routes!(
+            metadata::get_context,
+            metadata::update_context,
+            metadata::delete_context
+        ))
+        .routes(routes!(metadata::feature_types))
         // API tokens.
-        .route("/api-tokens", get(tokens::list).post(tokens::create))
-        .route(
-            "/api-tokens/{token}",
-            get(tokens::list_by_name)
-                .put(tokens::update)
-                .delete(tokens::revoke),
-        )
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(
+            tokens::list_by_name,
+            tokens::update,
+            tokens::revoke
+        ))
         // SDK applications and usage.
-        .route("/metrics/applications", get(metrics::applications))
-        .route(
-            "/client-metrics/features/{feature}",
-            get(metrics::feature_usage),
-        )
-        .route(
-            "/client-metrics/features/{feature}/raw",
-            get(metrics::feature_usage_raw),
-        )
+        .routes(routes!(metrics::applications))
+        .routes(routes!(metrics::feature_usage))
+        .routes(routes!(metrics::feature_usage_raw))
         // Instance settings.
-        .route("/ui-config", get(metadata::ui_config))
-        .route("/ui-config/cors", post(metadata::set_cors))
+        .routes(routes!(metadata::ui_config))
+        .routes(routes!(metadata::set_cors))
         // Audit log.
-        .route("/events", get(events::list))
-        .route("/events/{feature}", get(events::for_feature))
-        .route("/search/events", get(events::search))
+        .routes(routes!(events::list))
+        .routes(routes!(events::for_feature))
+        .routes(routes!(events::search))
 }

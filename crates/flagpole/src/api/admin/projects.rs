@@ -33,6 +33,15 @@ fn project_json(snapshot: &Snapshot, project: &Project) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/projects",
+    tag = "Projects",
+    summary = "List projects",
+    responses(
+        (status = 200, description = "Projects", body = crate::api::schema::ProjectList),
+    )
+)]
 pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let list: Vec<Value> = snapshot
@@ -43,6 +52,18 @@ pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json
     Ok(Json(json!({ "version": 1, "projects": list })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/projects/{project}",
+    tag = "Projects",
+    summary = "Get a project",
+    params(
+        ("project" = String, Path, description = "Project id"),
+    ),
+    responses(
+        (status = 200, description = "The project", body = crate::api::schema::Project),
+    )
+)]
 pub async fn get_one(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -53,6 +74,17 @@ pub async fn get_one(
     Ok(Json(project_json(&snapshot, &project.value)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/projects",
+    tag = "Projects",
+    summary = "Create a project",
+    request_body = crate::domain::projects::ProjectInput,
+    responses(
+        (status = 201, description = "The new project", body = crate::api::schema::Project),
+        (status = 409, description = "A project with that id exists", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn create(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -63,6 +95,19 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/projects/{project}",
+    tag = "Projects",
+    summary = "Update a project",
+    params(
+        ("project" = String, Path, description = "Project id"),
+    ),
+    request_body = crate::domain::projects::ProjectInput,
+    responses(
+        (status = 200, description = "The project", body = crate::api::schema::Project),
+    )
+)]
 pub async fn update(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -73,6 +118,19 @@ pub async fn update(
     Ok(Json(project_json(&state.core.snapshot.current(), &project)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/projects/{project}",
+    tag = "Projects",
+    summary = "Delete an empty project",
+    params(
+        ("project" = String, Path, description = "Project id"),
+    ),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = 409, description = "The project still has flags or tokens", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn delete(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -92,6 +150,15 @@ fn environment_json(environment: &Environment) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/environments",
+    tag = "Environments",
+    summary = "List environments",
+    responses(
+        (status = 200, description = "Environments", body = crate::api::schema::EnvironmentList),
+    )
+)]
 pub async fn list_environments(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -105,6 +172,18 @@ pub async fn list_environments(
     Ok(Json(json!({ "version": 1, "environments": list })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/environments/{environment}",
+    tag = "Environments",
+    summary = "Get an environment",
+    params(
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 200, description = "The environment", body = crate::api::schema::Environment),
+    )
+)]
 pub async fn get_environment(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -116,6 +195,17 @@ pub async fn get_environment(
     )))
 }
 
+#[utoipa::path(
+    post,
+    path = "/environments",
+    tag = "Environments",
+    summary = "Create an environment",
+    request_body = crate::domain::environments::EnvironmentInput,
+    responses(
+        (status = 201, description = "The new environment", body = crate::api::schema::Environment),
+        (status = 409, description = "An environment with that name exists", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn create_environment(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -125,6 +215,19 @@ pub async fn create_environment(
     Ok((StatusCode::CREATED, Json(environment_json(&environment))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/environments/{environment}",
+    tag = "Environments",
+    summary = "Update an environment",
+    params(
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    request_body = crate::domain::environments::EnvironmentInput,
+    responses(
+        (status = 200, description = "The environment", body = crate::api::schema::Environment),
+    )
+)]
 pub async fn update_environment(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -135,6 +238,19 @@ pub async fn update_environment(
     Ok(Json(environment_json(&environment)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/environments/{environment}",
+    tag = "Environments",
+    summary = "Delete an environment",
+    params(
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 200, description = "Deleted"),
+        (status = 409, description = "The environment is protected or in use", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn delete_environment(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -144,6 +260,18 @@ pub async fn delete_environment(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/environments/{environment}/on",
+    tag = "Environments",
+    summary = "Enable an environment",
+    params(
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 204, description = "Enabled"),
+    )
+)]
 pub async fn enable_environment(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -153,6 +281,18 @@ pub async fn enable_environment(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/environments/{environment}/off",
+    tag = "Environments",
+    summary = "Disable an environment",
+    params(
+        ("environment" = String, Path, description = "Environment name"),
+    ),
+    responses(
+        (status = 204, description = "Disabled"),
+    )
+)]
 pub async fn disable_environment(
     auth: AdminAuth,
     State(state): State<AppState>,

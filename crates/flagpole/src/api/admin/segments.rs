@@ -33,6 +33,15 @@ fn parse_id(raw: &str) -> ApiResult<i64> {
         .map_err(|_| ApiError::bad_data(format!("segment id must be a number, not \"{raw}\"")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/segments",
+    tag = "Segments",
+    summary = "List segments",
+    responses(
+        (status = 200, description = "Segments", body = crate::api::schema::SegmentList),
+    )
+)]
 pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let list: Vec<Value> = snapshot
@@ -43,6 +52,18 @@ pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json
     Ok(Json(json!({ "segments": list })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/segments/{id}",
+    tag = "Segments",
+    summary = "Get a segment",
+    params(
+        ("id" = String, Path, description = "Segment id"),
+    ),
+    responses(
+        (status = 200, description = "The segment", body = crate::api::schema::Segment),
+    )
+)]
 pub async fn get_one(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -53,6 +74,17 @@ pub async fn get_one(
     Ok(Json(segment_json(&snapshot, &segment.value)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/segments",
+    tag = "Segments",
+    summary = "Create a segment",
+    request_body = crate::domain::segments::SegmentInput,
+    responses(
+        (status = 201, description = "The new segment", body = crate::api::schema::Segment),
+        (status = 409, description = "A segment with that name exists", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn create(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -63,6 +95,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/segments/{id}",
+    tag = "Segments",
+    summary = "Replace a segment",
+    params(
+        ("id" = String, Path, description = "Segment id"),
+    ),
+    request_body = crate::domain::segments::SegmentInput,
+    responses(
+        (status = 204, description = "Updated"),
+        (status = 409, description = "A segment with that name exists", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn update(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -73,6 +119,19 @@ pub async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/segments/{id}",
+    tag = "Segments",
+    summary = "Delete an unused segment",
+    params(
+        ("id" = String, Path, description = "Segment id"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "Strategies still use it", body = crate::api::schema::ErrorBody),
+    )
+)]
 pub async fn delete(
     auth: AdminAuth,
     State(state): State<AppState>,

@@ -27,11 +27,32 @@ fn list_json(state: &AppState, name: Option<&str>) -> Json<Value> {
     Json(json!({ "tokens": tokens }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api-tokens",
+    tag = "API tokens",
+    summary = "List API tokens (secrets masked)",
+    responses(
+        (status = 200, description = "Tokens", body = crate::api::schema::ApiTokenList),
+    )
+)]
 pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     state.core.fresh().await?;
     Ok(list_json(&state, None))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api-tokens/{token}",
+    tag = "API tokens",
+    summary = "List the tokens with this name",
+    params(
+        ("token" = String, Path, description = "A token's name (GET) or secret (PUT, DELETE)"),
+    ),
+    responses(
+        (status = 200, description = "Tokens", body = crate::api::schema::ApiTokenList),
+    )
+)]
 pub async fn list_by_name(
     _: AdminAuth,
     State(state): State<AppState>,
@@ -41,6 +62,16 @@ pub async fn list_by_name(
     Ok(list_json(&state, Some(&name)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api-tokens",
+    tag = "API tokens",
+    summary = "Create an API token; the secret is shown only in this answer",
+    request_body = crate::domain::tokens::CreateToken,
+    responses(
+        (status = 201, description = "The new token, with its whole secret", body = crate::api::schema::ApiToken),
+    )
+)]
 pub async fn create(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -58,12 +89,25 @@ pub async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Expiry {
     expires_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api-tokens/{token}",
+    tag = "API tokens",
+    summary = "Change when a token expires (by its secret)",
+    params(
+        ("token" = String, Path, description = "A token's name (GET) or secret (PUT, DELETE)"),
+    ),
+    request_body = crate::api::admin::tokens::Expiry,
+    responses(
+        (status = 200, description = "Updated"),
+    )
+)]
 pub async fn update(
     auth: AdminAuth,
     State(state): State<AppState>,
@@ -80,6 +124,18 @@ pub async fn update(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api-tokens/{token}",
+    tag = "API tokens",
+    summary = "Revoke a token (by its secret)",
+    params(
+        ("token" = String, Path, description = "A token's name (GET) or secret (PUT, DELETE)"),
+    ),
+    responses(
+        (status = 200, description = "Revoked"),
+    )
+)]
 pub async fn revoke(
     auth: AdminAuth,
     State(state): State<AppState>,
