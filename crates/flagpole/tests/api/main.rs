@@ -16,6 +16,7 @@ mod helpers;
 mod legacy;
 mod metadata;
 mod openapi;
+mod packaging;
 mod replicas;
 mod sdk;
 mod tokens;
