@@ -20,6 +20,25 @@ pub async fn migrate(database: &DatabaseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Checks the audit log's hash chain; returns what to print and whether it holds.
+pub async fn audit_verify(database: &DatabaseArgs) -> anyhow::Result<(String, bool)> {
+    let url = database.url()?;
+    let store = Store::open(&url, &database.pool_settings()).await?;
+    let report = store.verify_audit_chain().await?;
+    store.close().await;
+    let text = match &report.first_broken_link {
+        None => format!(
+            "audit log intact: {} events, head {}",
+            report.events_checked, report.head
+        ),
+        Some(link) => format!(
+            "audit log BROKEN at event {}: {} ({} events before it are intact, ending at {})",
+            link.event_id, link.reason, report.events_checked, report.head
+        ),
+    };
+    Ok((text, report.valid))
+}
+
 /// Runs a token command and returns what to print.
 pub async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Result<String> {
     let url = database.url()?;

@@ -35,6 +35,9 @@ pub enum Command {
     /// Create, list or revoke API tokens directly in the database.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check the audit log's hash chain and report the first broken link (exit status 1).
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print the OpenAPI document of the HTTP API (the one served at /docs/openapi.json).
     Openapi,
 }
@@ -201,6 +204,12 @@ impl ServeArgs {
             .filter(|secret| !secret.is_empty())
             .collect()
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the chain from the first event to the newest; print the head hash to record it.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

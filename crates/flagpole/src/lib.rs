@@ -51,6 +51,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", cli::token(&cli.database, command).await?);
             Ok(())
         }
+        Some(Command::Audit(config::AuditCommand::Verify)) => {
+            let (report, valid) = cli::audit_verify(&cli.database).await?;
+            println!("{report}");
+            if !valid {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Some(Command::Openapi) => {
             println!("{}", api::openapi::document().to_pretty_json()?);
             Ok(())

@@ -6,6 +6,7 @@
 //! events and bumps the single global revision, all in one transaction. Replicas and the in-memory
 //! snapshot catch up by reading documents whose revision is newer than theirs.
 
+pub mod audit_chain;
 mod events;
 mod metrics;
 
@@ -180,6 +181,7 @@ impl Store {
             sqlite_writer: Arc::default(),
         };
         store.migrate().await?;
+        audit_chain::chain_unhashed(&store.pool).await?;
         Ok(store)
     }
 
@@ -201,6 +203,11 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Checks the audit log's hash chain from the first event to the newest.
+    pub async fn verify_audit_chain(&self) -> StoreResult<audit_chain::ChainReport> {
+        audit_chain::verify(&self.pool).await
     }
 
     pub async fn close(&self) {
@@ -329,8 +336,11 @@ impl Store {
                 return Err(StoreError::Conflict);
             }
         }
-        for event in &commit.events {
-            events::insert(&mut tx, event, revision, now).await?;
+        if !commit.events.is_empty() {
+            let mut prev_hash = audit_chain::head(&mut tx).await?;
+            for event in &commit.events {
+                prev_hash = events::insert(&mut tx, event, revision, now, &prev_hash).await?;
+            }
         }
         if self.backend == Backend::Postgres {
             // Delivered to every listening replica when (and only if) the transaction commits.

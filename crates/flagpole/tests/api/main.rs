@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 mod auth;
 mod cli;
 mod client;
@@ -57,6 +58,8 @@ behaviour_suite! {
     flags::dependencies_between_flags,
     flags::concurrent_changes_all_apply_with_one_event_each,
     flags::state_survives_a_restart,
+    audit::audit_chain_detects_an_edited_event,
+    audit::audit_chain_detects_a_removed_event_and_chains_old_ones,
     auth::missing_unknown_and_wrong_kind_of_token,
     cli::token_commands_work_on_the_database,
     auth::bearer_prefix_is_accepted,

@@ -101,3 +101,23 @@ pub async fn search(
     let events: Vec<Value> = events.iter().map(event_json).collect();
     Ok(Json(json!({ "events": events, "total": total })))
 }
+
+/// `GET /api/admin/audit/verify`: checks the audit log's hash chain (see `store::audit_chain`).
+#[utoipa::path(
+    get,
+    path = "/audit/verify",
+    tag = "Events",
+    summary = "Check that the audit log was not changed behind the server's back",
+    description = "Walks the hash chain from the first event to the newest and reports the first \
+                   broken link: an event edited, removed, inserted or reordered directly in the \
+                   database. Record `head` elsewhere to detect a later rewrite of the chain.",
+    responses(
+        (status = 200, description = "The report; `valid` is false at a broken link", body = crate::store::audit_chain::ChainReport),
+    )
+)]
+pub async fn verify_chain(
+    _: AdminAuth,
+    State(state): State<AppState>,
+) -> ApiResult<Json<crate::store::audit_chain::ChainReport>> {
+    Ok(Json(state.core.store.verify_audit_chain().await?))
+}

@@ -125,4 +125,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::list))
         .routes(routes!(events::for_feature))
         .routes(routes!(events::search))
+        .routes(routes!(events::verify_chain))
 }

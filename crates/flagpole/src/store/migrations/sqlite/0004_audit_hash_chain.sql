@@ -1,0 +1,5 @@
+-- Tamper evidence for the audit log: each event stores the hash of its predecessor and its own
+-- hash over its content, forming a chain (see store/audit_chain.rs). Events written before this
+-- migration are chained once at start-up.
+alter table event add column prev_hash text;
+alter table event add column hash text;
