@@ -35,6 +35,10 @@ pub enum Command {
     /// Create, list or revoke API tokens directly in the database.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write flags and what they need as YAML, for `flagpole apply` (flags in git).
+    Export(crate::declarative::ExportArgs),
+    /// Make the database match a YAML file of flags (see `flagpole export`).
+    Apply(crate::declarative::ApplyArgs),
 }
 
 #[derive(Debug, Clone, Args)]
