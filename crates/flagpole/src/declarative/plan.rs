@@ -739,9 +739,7 @@ impl Builder<'_> {
             if !self.environments.contains(name) {
                 return refuse(
                     &place,
-                    format!(
-                        "no such environment (list it under `environments:` or create it first)"
-                    ),
+                    "no such environment (list it under `environments:` or create it first)",
                 );
             }
             let variants = spec.variants.as_ref().unwrap_or(&environment.variants);
@@ -877,10 +875,8 @@ impl Builder<'_> {
         let what = format!("flag {} (project {})", feature.name, feature.project);
         match &before_spec {
             Some(before_spec) => {
-                let mut field_details = diff_values(
-                    &without_strategies(before_spec),
-                    &without_strategies(&after_spec),
-                );
+                let (before_form, after_form) = comparable_forms(before_spec, &after_spec);
+                let mut field_details = diff_values(&before_form, &after_form);
                 field_details.extend(details);
                 if field_details.is_empty() {
                     field_details.push("stored form normalised (no visible change)".into());
@@ -1061,9 +1057,9 @@ fn merge_environment(
             },
         }
     }
-    let removed: Vec<&Strategy> = spare.map(|i| &current[i]).collect();
-    for old in &removed {
-        details.push(format!("- {path}: {}", describe(old)));
+    for position in spare {
+        let old = &current[position];
+        details.push(format!("- {path}[{position}]: {}", describe(old)));
         events.push(
             Event::new("feature-strategy-remove")
                 .environment(environment)
@@ -1144,17 +1140,38 @@ fn prefixed(path: &str, line: &str) -> String {
     format!("{path}.{line}")
 }
 
-/// A flag's export form without its strategies (which are described strategy by strategy).
-fn without_strategies(spec: &Value) -> Value {
-    let mut spec = spec.clone();
-    if let Some(environments) = spec.get_mut("environments").and_then(Value::as_object_mut) {
-        for environment in environments.values_mut() {
-            if let Some(object) = environment.as_object_mut() {
-                object.remove("strategies");
+/// Two export forms of a flag, prepared for showing their differences: without strategies
+/// (described strategy by strategy), and with every environment either of them lists, so that
+/// switching one off shows as `enabled: true → false` rather than as the environment vanishing.
+fn comparable_forms(before: &Value, after: &Value) -> (Value, Value) {
+    let environments = |spec: &Value| -> Vec<String> {
+        spec.get("environments")
+            .and_then(Value::as_object)
+            .map(|e| e.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let mut names = environments(before);
+    names.extend(environments(after));
+    let prepare = |spec: &Value| {
+        let mut spec = spec.clone();
+        if let Some(object) = spec.as_object_mut() {
+            let environments = object
+                .entry("environments")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(environments) = environments.as_object_mut() {
+                for name in &names {
+                    let environment = environments
+                        .entry(name.clone())
+                        .or_insert_with(|| serde_json::json!({ "enabled": false }));
+                    if let Some(environment) = environment.as_object_mut() {
+                        environment.remove("strategies");
+                    }
+                }
             }
         }
-    }
-    spec
+        spec
+    };
+    (prepare(before), prepare(after))
 }
 
 /// Field-level differences between two JSON values, one `path: before → after` line each.
