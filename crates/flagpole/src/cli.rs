@@ -1,11 +1,12 @@
-//! The non-server commands: `migrate` and `token create|list|revoke`, working directly on the
-//! database so that operators can bootstrap and script without a running server.
+//! The non-server commands: `migrate`, `token create|list|revoke` and `export`/`apply`, working
+//! directly on the database so that operators can bootstrap and script without a running server.
 
 use chrono::Utc;
 
 use crate::auth::token::Secret;
 use crate::auth::Actor;
 use crate::config::{redact_database_url, DatabaseArgs, TokenCommand};
+use crate::declarative::{self, ApplyArgs, ExportArgs};
 use crate::domain::tokens::{self, CreateToken};
 use crate::domain::Core;
 use crate::store::Store;
@@ -108,4 +109,58 @@ pub async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Re
     };
     core.store.close().await;
     Ok(output)
+}
+
+/// `flagpole export`: the flags as YAML, on standard output or in a file.
+pub async fn export(database: &DatabaseArgs, args: ExportArgs) -> anyhow::Result<()> {
+    let core = Core::open(&database.url()?, &database.pool_settings()).await?;
+    let snapshot = core
+        .fresh()
+        .await
+        .map_err(|e| anyhow::anyhow!(e.describe()));
+    core.store.close().await;
+    let snapshot = snapshot?;
+    let document = declarative::export(&snapshot, &args.projects).map_err(anyhow::Error::msg)?;
+    let yaml = declarative::to_yaml(&document)?;
+    match &args.output {
+        Some(path) => std::fs::write(path, yaml)
+            .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", path.display()))?,
+        None => print!("{yaml}"),
+    }
+    Ok(())
+}
+
+/// `flagpole apply`: prints the plan, then applies it in one change (or, with `--dry-run`,
+/// exits with 2 when there is something to do). A refused file changes nothing.
+pub async fn apply(database: &DatabaseArgs, args: ApplyArgs) -> anyhow::Result<()> {
+    let (source, text) = if args.file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        ("<stdin>".to_owned(), text)
+    } else {
+        let text = std::fs::read_to_string(&args.file)
+            .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", args.file.display()))?;
+        (args.file.display().to_string(), text)
+    };
+    let document = declarative::parse(&source, &text).map_err(anyhow::Error::msg)?;
+    let core = Core::open(&database.url()?, &database.pool_settings()).await?;
+    let options = declarative::PlanOptions { prune: args.prune };
+    let outcome = declarative::apply(&core, &document, options, args.dry_run).await;
+    core.store.close().await;
+    let outcome = outcome.map_err(|error| {
+        anyhow::anyhow!("{source}: refused, nothing changed: {}", error.describe())
+    })?;
+    print!("{}", outcome.plan.render());
+    if outcome.plan.is_empty() {
+        println!("no changes");
+    } else if args.dry_run {
+        println!(
+            "dry run: {} (nothing was changed)",
+            outcome.plan.summary("future")
+        );
+        std::process::exit(declarative::EXIT_CHANGES_PENDING);
+    } else {
+        println!("applied: {}", outcome.plan.summary("past"));
+    }
+    Ok(())
 }

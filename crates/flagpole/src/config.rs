@@ -40,6 +40,10 @@ pub enum Command {
     Audit(AuditCommand),
     /// Print the OpenAPI document of the HTTP API (the one served at /docs/openapi.json).
     Openapi,
+    /// Write flags and what they need as YAML, for `flagpole apply` (flags in git).
+    Export(crate::declarative::ExportArgs),
+    /// Make the database match a YAML file of flags (see `flagpole export`).
+    Apply(crate::declarative::ApplyArgs),
 }
 
 #[derive(Debug, Clone, Args)]

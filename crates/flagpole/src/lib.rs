@@ -2,6 +2,7 @@
 //!
 //! A request travels through these modules, outside in:
 //! - `config`: command line and environment (clap); `cli`: the non-server commands.
+//! - `declarative`: the YAML format of `flagpole export` / `flagpole apply` and its plans.
 //! - `app`: state, router assembly, server lifecycle.
 //! - `api`: HTTP handlers per Unleash API surface; extract, call `domain`, serialise.
 //! - `auth`: tokens and the extractors that decide who may call what.
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod cli;
 pub mod client_view;
 pub mod config;
+pub mod declarative;
 pub mod delta;
 pub mod domain;
 pub mod error;
@@ -63,6 +65,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", api::openapi::document().to_pretty_json()?);
             Ok(())
         }
+        Some(Command::Export(args)) => cli::export(&cli.database, args).await,
+        Some(Command::Apply(args)) => cli::apply(&cli.database, args).await,
     }
 }
 

@@ -504,7 +504,7 @@ pub fn prepare_variants(variants: &mut [Variant], feature_name: &str) -> ApiResu
     })
 }
 
-fn tags(tags: &[Tag]) -> ApiResult<()> {
+pub(crate) fn tags(tags: &[Tag]) -> ApiResult<()> {
     if tags.len() > validate::MAX_TAGS {
         return Err(ApiError::bad_data(format!(
             "a flag may have at most {} tags",

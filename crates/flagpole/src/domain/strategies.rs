@@ -47,7 +47,6 @@ pub fn admin_json(strategy: &Strategy) -> Value {
 
 /// Validates a strategy from a request and fills in what Unleash fills in.
 fn prepare(snapshot: &Snapshot, feature_name: &str, strategy: &mut Strategy) -> ApiResult<()> {
-    validate::strategy(strategy)?;
     for segment in &strategy.segments {
         if !snapshot.segments.contains_key(segment) {
             return Err(ApiError::bad_data(format!(
@@ -55,6 +54,13 @@ fn prepare(snapshot: &Snapshot, feature_name: &str, strategy: &mut Strategy) -> 
             )));
         }
     }
+    normalize(feature_name, strategy)
+}
+
+/// Validates a strategy and fills in what Unleash fills in, leaving its segments unchecked (the
+/// caller knows which segments exist).
+pub(crate) fn normalize(feature_name: &str, strategy: &mut Strategy) -> ApiResult<()> {
+    validate::strategy(strategy)?;
     if strategy.name == "flexibleRollout" {
         strategy
             .parameters

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod client;
 mod contract;
+mod declarative;
 mod delta;
 mod errors;
 mod events;
@@ -68,6 +69,11 @@ behaviour_suite! {
     client::client_api_caching_and_compression,
     client::sdk_apis_check_token_kinds,
     client::metrics_and_registrations_reach_the_admin_api,
+    declarative::example_is_applied_served_and_idempotent,
+    declarative::dry_run_plans_and_one_edit_is_one_event,
+    declarative::bad_files_are_refused_and_change_nothing,
+    declarative::export_then_apply_elsewhere_serves_the_same,
+    declarative::prune_archives_flags_missing_from_the_file,
     delta::delta_api_sends_only_what_changed,
     delta::streaming_pushes_changes_and_resumes,
     errors::bad_input_is_refused_and_changes_nothing,
