@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::api::{self, admin, client, frontend, health};
+use crate::api::{self, admin, client, frontend, health, ofrep};
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
 use crate::domain::{settings, tokens, Core};
@@ -55,6 +55,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .nest("/api/admin", admin::router())
         .nest("/api/client", client::router())
         .nest("/api/frontend", frontend::router().layer(cors))
+        .merge(ofrep::router().layer(frontend_cors(Arc::clone(&state.core))))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // Spans carry the method and a redacted path: headers, and so tokens, are never logged.

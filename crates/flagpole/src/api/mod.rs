@@ -5,6 +5,7 @@ pub mod admin;
 pub mod client;
 pub mod frontend;
 pub mod health;
+pub mod ofrep;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};

@@ -14,6 +14,7 @@ mod frontend;
 mod helpers;
 mod legacy;
 mod metadata;
+mod ofrep;
 mod replicas;
 mod sdk;
 mod tokens;
@@ -75,11 +76,15 @@ behaviour_suite! {
     metadata::projects_and_environments,
     metadata::tags_and_tag_types,
     metadata::context_fields_and_feature_types,
+    ofrep::ofrep_evaluates_single_flags,
+    ofrep::ofrep_bulk_evaluation_and_etags,
+    ofrep::ofrep_errors_and_authentication,
     sdk::browser_sdk_against_the_frontend_api,
     sdk::node_server_sdk,
     sdk::node_server_sdk_delta_polling,
     sdk::node_server_sdk_streaming,
     sdk::python_server_sdk,
+    sdk::openfeature_ofrep_provider,
     tokens::tokens_have_unleash_format_and_are_shown_once,
     tokens::token_scopes_are_validated,
     tokens::start_up_tokens_are_idempotent,
