@@ -1,7 +1,8 @@
-//! Liveness and readiness for load balancers and orchestrators.
+//! Liveness and readiness for load balancers and orchestrators; metrics for Prometheus.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -30,4 +31,20 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             "revision": revision,
         })),
     )
+}
+
+/// `GET /internal-backstage/prometheus`: metrics in the OpenMetrics text format. Unauthenticated,
+/// as in Unleash: it shows counts and timings, never names of flags or secrets.
+pub async fn prometheus(State(state): State<AppState>) -> Response {
+    match state.telemetry.render(&state.core) {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::observability::OPENMETRICS_CONTENT_TYPE),
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }

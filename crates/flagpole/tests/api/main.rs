@@ -14,6 +14,7 @@ mod frontend;
 mod helpers;
 mod legacy;
 mod metadata;
+mod observability;
 mod ofrep;
 mod replicas;
 mod sdk;
@@ -76,6 +77,9 @@ behaviour_suite! {
     metadata::projects_and_environments,
     metadata::tags_and_tag_types,
     metadata::context_fields_and_feature_types,
+    observability::prometheus_metrics_follow_requests_and_state,
+    observability::requests_carry_a_request_id,
+    observability::json_logs_carry_the_request_id,
     ofrep::ofrep_evaluates_single_flags,
     ofrep::ofrep_bulk_evaluation_and_etags,
     ofrep::ofrep_errors_and_authentication,
