@@ -20,6 +20,7 @@ use crate::api::{self, openapi};
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
 use crate::domain::{settings, tokens, Core};
+use crate::observability::{self, Telemetry};
 use crate::store::{Backend, CHANGES_CHANNEL};
 
 /// Shared by every handler. Cheap to clone.
@@ -28,6 +29,8 @@ pub struct AppState {
     pub core: Arc<Core>,
     /// Becomes true when the server shuts down, so that long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// Prometheus metrics of this server.
+    pub telemetry: Arc<Telemetry>,
 }
 
 /// CORS for the Frontend API: origins come from the saved setting (or the configured default),
@@ -49,22 +52,35 @@ fn frontend_cors(core: Arc<Core>) -> CorsLayer {
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let cors = frontend_cors(Arc::clone(&state.core));
+    let telemetry = Arc::clone(&state.telemetry);
     let (routes, mut document) = openapi::routes(Some(cors)).split_for_parts();
     openapi::complete(&mut document);
     routes
         .merge(SwaggerUi::new(openapi::VIEWER_PATH).url(openapi::DOCUMENT_PATH, document))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        // Spans carry the method and a redacted path: headers, and so tokens, are never logged.
+        .layer(axum::middleware::from_fn_with_state(
+            telemetry,
+            observability::track_requests,
+        ))
+        // Spans carry the request id, the method and a redacted path: headers other than the
+        // request id, and so tokens, are never logged.
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-                tracing::debug_span!(
+                let request_id = request
+                    .headers()
+                    .get(observability::REQUEST_ID_HEADER)
+                    .and_then(|id| id.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!(
                     "request",
+                    request_id = %request_id,
                     method = %request.method(),
                     path = %loggable_path(request.uri().path()),
                 )
             }),
         )
+        .layer(axum::middleware::from_fn(observability::request_id))
         .with_state(state)
 }
 
@@ -147,6 +163,7 @@ impl Server {
         let state = AppState {
             core: Arc::clone(&core),
             shutdown,
+            telemetry: Arc::new(Telemetry::new()),
         };
         Ok(Server {
             listener,

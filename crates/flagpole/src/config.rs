@@ -104,15 +104,27 @@ pub struct LogArgs {
     #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
     pub log_level: String,
 
-    /// Log line format.
-    #[arg(
-        long,
-        env = "LOG_FORMAT",
-        value_enum,
-        default_value = "text",
-        global = true
-    )]
-    pub log_format: LogFormat,
+    /// Log line format: `text`, or `json` (one object per line, with the request id of the
+    /// request it belongs to). `FLAGPOLE_LOG_FORMAT` is read as well when this is unset.
+    #[arg(long, env = "LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+}
+
+impl LogArgs {
+    /// The format asked for by `--log-format`, `LOG_FORMAT` or `FLAGPOLE_LOG_FORMAT`, in that
+    /// order; text when none is set.
+    pub fn format(&self) -> anyhow::Result<LogFormat> {
+        if let Some(format) = self.log_format {
+            return Ok(format);
+        }
+        match std::env::var("FLAGPOLE_LOG_FORMAT") {
+            Ok(value) if !value.trim().is_empty() => LogFormat::from_str(value.trim(), true)
+                .map_err(|_| {
+                    anyhow::anyhow!("FLAGPOLE_LOG_FORMAT must be text or json, not \"{value}\"")
+                }),
+            _ => Ok(LogFormat::Text),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,6 +13,7 @@
 //! - `snapshot`: the in-memory view every read is served from, swapped atomically.
 //! - `store`: SQLite or PostgreSQL; documents, the global revision and the audit log.
 //! - `error`: the one place errors become HTTP responses.
+//! - `observability`: Prometheus metrics and request ids.
 //!
 //! `flagpole-eval` (a separate crate, no I/O) holds the wire types and the evaluation engine.
 
@@ -26,6 +27,7 @@ pub mod declarative;
 pub mod delta;
 pub mod domain;
 pub mod error;
+pub mod observability;
 pub mod snapshot;
 pub mod store;
 
@@ -44,7 +46,7 @@ pub fn init_tracing(level: &str, format: LogFormat) {
 
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    init_tracing(&cli.logging.log_level, cli.logging.log_format);
+    init_tracing(&cli.logging.log_level, cli.logging.format()?);
     match cli.command {
         None => serve(&cli.database, &config::ServeArgs::default_from_env()?).await,
         Some(Command::Serve(args)) => serve(&cli.database, &args).await,

@@ -132,6 +132,8 @@ pub struct SnapshotCell {
     revision_sender: watch::Sender<i64>,
     /// Recent snapshots, oldest first; they share their documents with the current one.
     history: std::sync::Mutex<std::collections::VecDeque<Arc<Snapshot>>>,
+    /// When the snapshot was last found up to date with the database.
+    synced_at: std::sync::Mutex<std::time::Instant>,
 }
 
 impl SnapshotCell {
@@ -142,6 +144,7 @@ impl SnapshotCell {
             refresh_lock: Mutex::new(()),
             revision_sender: watch::channel(0).0,
             history: Default::default(),
+            synced_at: std::sync::Mutex::new(std::time::Instant::now()),
         };
         cell.refresh(store).await?;
         Ok(cell)
@@ -171,12 +174,23 @@ impl SnapshotCell {
             .cloned()
     }
 
+    /// When a refresh last found the snapshot up to date (or brought it up to date).
+    pub fn synced_at(&self) -> std::time::Instant {
+        *self.synced_at.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn mark_synced(&self, at: std::time::Instant) {
+        *self.synced_at.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
     /// Brings the snapshot up to date with the database and returns it.
     pub async fn refresh(&self, store: &Store) -> StoreResult<Arc<Snapshot>> {
         let _guard = self.refresh_lock.lock().await;
         let current = self.current.load_full();
+        let asked_at = std::time::Instant::now();
         let changes = store.changes_since(current.revision).await?;
         if changes.is_empty() {
+            self.mark_synced(asked_at);
             return Ok(current);
         }
         let mut next = (*current).clone();
@@ -193,6 +207,7 @@ impl SnapshotCell {
         }
         self.current.store(Arc::clone(&next));
         self.revision_sender.send_replace(next.revision);
+        self.mark_synced(asked_at);
         Ok(next)
     }
 }

@@ -210,6 +210,7 @@ pub async fn stream_client_features(
         last_event_id,
         token_digest: auth.digest.clone(),
         recheck: tokio::time::interval(TOKEN_RECHECK),
+        _open: state.telemetry.stream_opened(),
     };
     let events = futures_util::stream::unfold(stream, |mut stream| async move {
         let event = stream.next().await?;
@@ -229,6 +230,8 @@ struct Stream {
     /// The stream ends as soon as its token is revoked or expires.
     token_digest: String,
     recheck: tokio::time::Interval,
+    /// Counts the stream as open until it is dropped.
+    _open: crate::observability::StreamGuard,
 }
 
 /// How often an idle stream checks that its token has not expired (revocation is seen at once,

@@ -1,7 +1,8 @@
-//! Liveness and readiness for load balancers and orchestrators.
+//! Liveness and readiness for load balancers and orchestrators; metrics for Prometheus.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -49,4 +50,30 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             "revision": revision,
         })),
     )
+}
+
+#[utoipa::path(
+    get,
+    path = "/internal-backstage/prometheus",
+    tag = "Operations",
+    summary = "Metrics for Prometheus (OpenMetrics text format)",
+    responses(
+        (status = 200, description = "Request counts and latencies per route, snapshot, pool, stream and flag gauges", body = String, content_type = "application/openmetrics-text"),
+        (status = 500, description = "The metrics could not be rendered"),
+    )
+)]
+/// `GET /internal-backstage/prometheus`: metrics in the OpenMetrics text format. Unauthenticated,
+/// as in Unleash: it shows counts and timings, never names of flags or secrets.
+pub async fn prometheus(State(state): State<AppState>) -> Response {
+    match state.telemetry.render(&state.core) {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::observability::OPENMETRICS_CONTENT_TYPE),
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod client;
 pub mod frontend;
 pub mod health;
+pub mod ofrep;
 pub mod openapi;
 pub mod schema;
 

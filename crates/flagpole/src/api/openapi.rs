@@ -36,13 +36,17 @@ struct ApiDoc;
 /// call from other origins.
 pub fn routes(frontend_cors: Option<CorsLayer>) -> OpenApiRouter<AppState> {
     let frontend = crate::api::frontend::router();
-    let frontend = match frontend_cors {
-        Some(cors) => frontend.layer(cors),
-        None => frontend,
+    let ofrep = crate::api::ofrep::router();
+    // OFREP is called from browsers too (web providers), under the Frontend API's policy.
+    let (frontend, ofrep) = match frontend_cors {
+        Some(cors) => (frontend.layer(cors.clone()), ofrep.layer(cors)),
+        None => (frontend, ofrep),
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(crate::api::health::health))
         .routes(routes!(crate::api::health::ready))
+        .routes(routes!(crate::api::health::prometheus))
+        .merge(ofrep)
         .nest("/api/admin", crate::api::admin::router())
         .nest("/api/client", crate::api::client::router())
         .nest("/api/frontend", frontend)
@@ -92,7 +96,7 @@ pub fn complete(document: &mut OpenApiDocument) {
 }
 
 fn add_common_responses(path: &str, method: &HttpMethod, operation: &mut Operation) {
-    let authenticated = path.starts_with("/api/");
+    let authenticated = path.starts_with("/api/") || path.starts_with("/ofrep/");
     let has_path_parameters = path.contains('{');
     let has_body = operation.request_body.is_some();
     let has_query = operation.parameters.as_ref().is_some_and(|parameters| {

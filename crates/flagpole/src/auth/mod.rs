@@ -33,11 +33,25 @@ impl Actor {
 /// Unleash attributes API-token changes to this pseudo user id; scripts may filter on it.
 pub const API_TOKEN_USER_ID: i64 = -42;
 
-/// Reads the secret from `Authorization: <secret>` or `Authorization: Bearer <secret>`.
-fn presented_secret(parts: &Parts) -> Result<Secret, ApiError> {
+/// Where a secret may be presented. `X-API-Key` is read only by the OFREP endpoints, whose
+/// specification names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecretHeaders {
+    Authorization,
+    AuthorizationOrApiKey,
+}
+
+/// Reads the secret from `Authorization: <secret>` or `Authorization: Bearer <secret>` (or, where
+/// allowed, `X-API-Key: <secret>` when there is no `Authorization` header).
+fn presented_secret(parts: &Parts, headers: SecretHeaders) -> Result<Secret, ApiError> {
     let header = parts
         .headers
         .get(AUTHORIZATION)
+        .or_else(|| {
+            (headers == SecretHeaders::AuthorizationOrApiKey)
+                .then(|| parts.headers.get("x-api-key"))
+                .flatten()
+        })
         .ok_or(ApiError::AuthenticationRequired)?;
     let value = header.to_str().map_err(|_| ApiError::Unauthorized)?.trim();
     let value = match value.get(..7) {
@@ -52,15 +66,16 @@ fn presented_secret(parts: &Parts) -> Result<Secret, ApiError> {
 
 /// Finds the live token for the presented secret, or 401.
 pub fn authenticate(state: &AppState, parts: &Parts) -> Result<Arc<ApiToken>, ApiError> {
-    authenticate_with_digest(state, parts).map(|(_, token)| token)
+    authenticate_with_digest(state, parts, SecretHeaders::Authorization).map(|(_, token)| token)
 }
 
 /// The live token for the presented secret and the digest it is stored under, or 401.
 fn authenticate_with_digest(
     state: &AppState,
     parts: &Parts,
+    headers: SecretHeaders,
 ) -> Result<(String, Arc<ApiToken>), ApiError> {
-    let secret = presented_secret(parts)?;
+    let secret = presented_secret(parts, headers)?;
     let digest = secret.digest();
     let snapshot = state.core.snapshot.current();
     let (stored_digest, token) = snapshot
@@ -105,8 +120,12 @@ pub struct ClientAuth {
 }
 
 /// The SDK APIs answer missing and unknown tokens alike, with Unleash's bare message.
-fn authenticate_sdk(state: &AppState, parts: &Parts) -> Result<(String, Arc<ApiToken>), ApiError> {
-    authenticate_with_digest(state, parts).map_err(|error| match error {
+fn authenticate_sdk(
+    state: &AppState,
+    parts: &Parts,
+    headers: SecretHeaders,
+) -> Result<(String, Arc<ApiToken>), ApiError> {
+    authenticate_with_digest(state, parts, headers).map_err(|error| match error {
         ApiError::AuthenticationRequired | ApiError::Unauthorized => ApiError::SdkUnauthorized,
         other => other,
     })
@@ -116,7 +135,7 @@ impl FromRequestParts<AppState> for ClientAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (digest, token) = authenticate_sdk(state, parts)?;
+        let (digest, token) = authenticate_sdk(state, parts, SecretHeaders::Authorization)?;
         // Least privilege, as in Unleash 8: only client tokens read the Client API.
         if token.token_type != TokenType::Client {
             return Err(ApiError::WrongTokenType);
@@ -135,10 +154,30 @@ impl FromRequestParts<AppState> for FrontendAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (_, token) = authenticate_sdk(state, parts)?;
+        let (_, token) = authenticate_sdk(state, parts, SecretHeaders::Authorization)?;
         if token.token_type != TokenType::Frontend {
             return Err(ApiError::WrongTokenType);
         }
         Ok(FrontendAuth { token })
+    }
+}
+
+/// A caller of the OpenFeature remote evaluation endpoints: a client token (server-side
+/// providers) or a frontend token (web providers), sent as `Authorization` (with or without
+/// `Bearer `) or as `X-API-Key`.
+#[derive(Debug, Clone)]
+pub struct OfrepAuth {
+    pub token: Arc<ApiToken>,
+}
+
+impl FromRequestParts<AppState> for OfrepAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (_, token) = authenticate_sdk(state, parts, SecretHeaders::AuthorizationOrApiKey)?;
+        if !matches!(token.token_type, TokenType::Client | TokenType::Frontend) {
+            return Err(ApiError::WrongTokenType);
+        }
+        Ok(OfrepAuth { token })
     }
 }

@@ -214,6 +214,11 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Connections the pool holds, and how many of them are idle.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     /// True when the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("select 1").execute(&self.pool).await.is_ok()

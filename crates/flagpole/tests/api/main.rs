@@ -17,6 +17,8 @@ mod frontend;
 mod helpers;
 mod legacy;
 mod metadata;
+mod observability;
+mod ofrep;
 mod openapi;
 mod packaging;
 mod replicas;
@@ -88,11 +90,18 @@ behaviour_suite! {
     metadata::tags_and_tag_types,
     metadata::context_fields_and_feature_types,
     openapi::document_is_served_and_every_operation_is_routed,
+    observability::prometheus_metrics_follow_requests_and_state,
+    observability::requests_carry_a_request_id,
+    observability::json_logs_carry_the_request_id,
+    ofrep::ofrep_evaluates_single_flags,
+    ofrep::ofrep_bulk_evaluation_and_etags,
+    ofrep::ofrep_errors_and_authentication,
     sdk::browser_sdk_against_the_frontend_api,
     sdk::node_server_sdk,
     sdk::node_server_sdk_delta_polling,
     sdk::node_server_sdk_streaming,
     sdk::python_server_sdk,
+    sdk::openfeature_ofrep_provider,
     tokens::tokens_have_unleash_format_and_are_shown_once,
     tokens::token_scopes_are_validated,
     tokens::start_up_tokens_are_idempotent,

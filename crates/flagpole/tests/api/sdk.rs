@@ -75,10 +75,15 @@ async fn seed(app: &TestApp) {
     }
 }
 
-/// Runs one scenario script with the server's address and fresh tokens; fails with its output.
+/// Runs one scenario script on a server seeded with `cases.json`; fails with its output.
 async fn run_scenario(backend: Backend, program: &str, script: &str, mode: &str) {
     let app = TestApp::spawn(&backend).await;
     seed(&app).await;
+    run_script(&app, program, script, mode).await;
+}
+
+/// Runs one scenario script with the server's address and fresh tokens; fails with its output.
+async fn run_script(app: &TestApp, program: &str, script: &str, mode: &str) {
     let client = app
         .create_token(json!({"tokenName": "sdk-client", "type": "client", "environment": "development", "projects": ["default"]}))
         .await;
@@ -145,4 +150,42 @@ pub async fn node_server_sdk_streaming(backend: Backend) {
     if sdks_available("node_modules/unleash-client") {
         run_scenario(backend, "node-runner", "node-client.mjs", "streaming").await;
     }
+}
+
+/// The OpenFeature server SDK with the OFREP provider: booleans, strings, numbers and objects.
+pub async fn openfeature_ofrep_provider(backend: Backend) {
+    if !sdks_available("node_modules/@openfeature/ofrep-provider") {
+        return;
+    }
+    let app = TestApp::spawn(&backend).await;
+    seed(&app).await;
+    for (name, variant, payload_type, value) in [
+        (
+            "ofrep-object",
+            "layout",
+            "json",
+            r#"{"theme": "dark", "columns": [1, 2]}"#,
+        ),
+        ("ofrep-number", "answer", "number", "42"),
+    ] {
+        app.create_flag(name).await;
+        app.post(
+            &format!(
+                "/api/admin/projects/default/features/{name}/environments/development/strategies"
+            ),
+            json!({"name": "flexibleRollout", "parameters": {"rollout": "100"},
+                "variants": [{"name": variant, "weight": 1000, "stickiness": "default",
+                              "payload": {"type": payload_type, "value": value}}]}),
+        )
+        .await;
+        let (status, _) = app
+            .admin(
+                Method::POST,
+                &format!("/api/admin/projects/default/features/{name}/environments/development/on"),
+                None,
+            )
+            .await;
+        assert!(status.is_success());
+    }
+    run_script(&app, "node-runner", "ofrep.mjs", "").await;
 }
