@@ -35,6 +35,9 @@ pub enum Command {
     /// Create, list or revoke API tokens directly in the database.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy projects, environments, flags, segments, tag types and context fields from a
+    /// running Unleash (over its Admin API) into the database, and print what was copied.
+    Import(crate::import::ImportArgs),
 }
 
 #[derive(Debug, Clone, Args)]

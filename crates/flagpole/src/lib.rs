@@ -1,7 +1,8 @@
 //! Flagpole: an Unleash-compatible feature-flag server.
 //!
 //! A request travels through these modules, outside in:
-//! - `config`: command line and environment (clap); `cli`: the non-server commands.
+//! - `config`: command line and environment (clap); `cli`: the non-server commands;
+//!   `import`: reading a running Unleash for `flagpole import --from-unleash`.
 //! - `app`: state, router assembly, server lifecycle.
 //! - `api`: HTTP handlers per Unleash API surface; extract, call `domain`, serialise.
 //! - `auth`: tokens and the extractors that decide who may call what.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod delta;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod snapshot;
 pub mod store;
 
@@ -49,6 +51,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Migrate) => cli::migrate(&cli.database).await,
         Some(Command::Token(command)) => {
             println!("{}", cli::token(&cli.database, command).await?);
+            Ok(())
+        }
+        Some(Command::Import(args)) => {
+            println!("{}", import::run(&cli.database, &args).await?);
             Ok(())
         }
     }

@@ -1,6 +1,7 @@
 //! The Admin API (`/api/admin/*`): everything scripts and the UI use to manage flags.
 //! Every route requires an admin-capable caller (`AdminAuth`).
 
+mod batch;
 mod events;
 mod features;
 mod legacy;
@@ -184,4 +185,8 @@ pub fn router() -> Router<AppState> {
         .route("/events", get(events::list))
         .route("/events/{feature}", get(events::for_feature))
         .route("/search/events", get(events::search))
+        // Unleash's export/import format.
+        .route("/features-batch/export", post(batch::export))
+        .route("/features-batch/validate", post(batch::validate))
+        .route("/features-batch/import", post(batch::import))
 }
