@@ -211,7 +211,7 @@ pub async fn fetch(args: &ImportArgs) -> anyhow::Result<Source> {
                     Some(body),
                 )
                 .await?
-                .context("POST /api/admin/features-batch/export answered 404: Unleash 4.22 or later is needed")?;
+                .context("POST /api/admin/features-batch/export answered 404: this server has no features-batch export, which flags are read from")?;
             source
                 .exports
                 .push((project.id.clone(), environment.name.clone(), export));
