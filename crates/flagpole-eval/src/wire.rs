@@ -293,7 +293,7 @@ pub struct Dependency {
 
 /// Strategy parameters are strings on the wire, but scripts often send numbers or booleans
 /// (`"rollout": 50`); those are accepted and kept as their text form.
-fn parameters_from_any<'de, D: Deserializer<'de>>(
+pub fn parameters_from_any<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
     let raw: Option<BTreeMap<String, serde_json::Value>> = Option::deserialize(deserializer)?;

@@ -44,6 +44,9 @@ pub enum Command {
     Export(crate::declarative::ExportArgs),
     /// Make the database match a YAML file of flags (see `flagpole export`).
     Apply(crate::declarative::ApplyArgs),
+    /// Copy projects, environments, flags, segments, tag types and context fields from a
+    /// running Unleash (over its Admin API) into the database, and print what was copied.
+    Import(crate::import::ImportArgs),
 }
 
 #[derive(Debug, Clone, Args)]

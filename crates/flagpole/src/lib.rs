@@ -3,6 +3,8 @@
 //! A request travels through these modules, outside in:
 //! - `config`: command line and environment (clap); `cli`: the non-server commands.
 //! - `declarative`: the YAML format of `flagpole export` / `flagpole apply` and its plans.
+//! - `config`: command line and environment (clap); `cli`: the non-server commands;
+//!   `import`: reading a running Unleash for `flagpole import --from-unleash`.
 //! - `app`: state, router assembly, server lifecycle.
 //! - `api`: HTTP handlers per Unleash API surface; extract, call `domain`, serialise.
 //! - `auth`: tokens and the extractors that decide who may call what.
@@ -27,6 +29,7 @@ pub mod declarative;
 pub mod delta;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod observability;
 pub mod snapshot;
 pub mod store;
@@ -69,6 +72,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Export(args)) => cli::export(&cli.database, args).await,
         Some(Command::Apply(args)) => cli::apply(&cli.database, args).await,
+        Some(Command::Import(args)) => {
+            println!("{}", import::run(&cli.database, &args).await?);
+            Ok(())
+        }
     }
 }
 

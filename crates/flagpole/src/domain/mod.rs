@@ -2,12 +2,14 @@
 //! is valid. No HTTP and no SQL here; changes are built against a snapshot and committed through
 //! `Core::change`, which retries on a concurrent write.
 
+pub mod batch;
 pub mod context_fields;
 pub mod environments;
 pub mod events;
 pub mod features;
 pub mod legacy;
 pub mod metrics;
+pub mod migrate;
 pub mod model;
 pub mod projects;
 pub mod segments;

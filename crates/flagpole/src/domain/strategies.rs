@@ -47,8 +47,20 @@ pub fn admin_json(strategy: &Strategy) -> Value {
 
 /// Validates a strategy from a request and fills in what Unleash fills in.
 fn prepare(snapshot: &Snapshot, feature_name: &str, strategy: &mut Strategy) -> ApiResult<()> {
+    prepare_with(feature_name, strategy, |id| {
+        snapshot.segments.contains_key(&id)
+    })
+}
+
+/// `prepare`, with the segments that exist given by `segment_exists` (an import creates
+/// segments in the same change, so they are not in the snapshot yet).
+pub fn prepare_with(
+    feature_name: &str,
+    strategy: &mut Strategy,
+    segment_exists: impl Fn(i64) -> bool,
+) -> ApiResult<()> {
     for segment in &strategy.segments {
-        if !snapshot.segments.contains_key(segment) {
+        if !segment_exists(*segment) {
             return Err(ApiError::bad_data(format!(
                 "segment {segment} does not exist"
             )));

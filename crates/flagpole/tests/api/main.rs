@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod batch;
 mod cli;
 mod client;
 mod contract;
@@ -15,6 +16,7 @@ mod events;
 mod flags;
 mod frontend;
 mod helpers;
+mod import_cli;
 mod legacy;
 mod metadata;
 mod observability;
@@ -105,4 +107,11 @@ behaviour_suite! {
     tokens::tokens_have_unleash_format_and_are_shown_once,
     tokens::token_scopes_are_validated,
     tokens::start_up_tokens_are_idempotent,
+    batch::recorded_unleash_export_imports,
+    batch::export_import_round_trips,
+    batch::bad_imports_change_nothing,
+    batch::batch_endpoints_need_an_admin_token,
+    import_cli::import_from_recorded_unleash,
+    import_cli::import_from_another_flagpole,
+    import_cli::import_from_real_unleash,
 }

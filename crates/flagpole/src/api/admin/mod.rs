@@ -1,6 +1,7 @@
 //! The Admin API (`/api/admin/*`): everything scripts and the UI use to manage flags.
 //! Every route requires an admin-capable caller (`AdminAuth`).
 
+mod batch;
 mod events;
 pub(crate) mod features;
 mod legacy;
@@ -126,4 +127,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::for_feature))
         .routes(routes!(events::search))
         .routes(routes!(events::verify_chain))
+        // Unleash's export/import format.
+        .routes(routes!(batch::export))
+        .routes(routes!(batch::validate))
+        .routes(routes!(batch::import))
 }
