@@ -17,9 +17,10 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, openapi};
+use crate::auth::session::Sessions;
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
-use crate::domain::{settings, tokens, Core};
+use crate::domain::{settings, tokens, users, Core};
 use crate::observability::{self, Telemetry};
 use crate::store::{Backend, CHANGES_CHANNEL};
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Prometheus metrics of this server.
     pub telemetry: Arc<Telemetry>,
+    /// Sign-in session settings and this process's sign-in limiter.
+    pub sessions: Arc<Sessions>,
 }
 
 /// CORS for the Frontend API: origins come from the saved setting (or the configured default),
@@ -154,6 +157,7 @@ impl Server {
                 }
             }
         }
+        create_first_admin(&core, &serve.users).await?;
         let core = Arc::new(core);
         let address = SocketAddr::new(serve.host, serve.port());
         let listener = TcpListener::bind(address)
@@ -164,6 +168,10 @@ impl Server {
             core: Arc::clone(&core),
             shutdown,
             telemetry: Arc::new(Telemetry::new()),
+            sessions: Arc::new(Sessions {
+                settings: serve.users.session_settings(),
+                limiter: Default::default(),
+            }),
         };
         Ok(Server {
             listener,
@@ -228,6 +236,24 @@ impl Server {
         self.core.store.close().await;
         Ok(())
     }
+}
+
+/// Creates the first Admin user when no user has ever existed. A generated password is logged
+/// once, here; later starts find the user and log nothing.
+async fn create_first_admin(core: &Core, args: &crate::config::UserArgs) -> anyhow::Result<()> {
+    let configured = args.default_admin()?;
+    match users::ensure_first_admin(core, configured).await? {
+        Some((username, Some(password))) => tracing::warn!(
+            "created the first Admin user \"{username}\" with password {password} \
+             (shown only this once; sign in and change it)"
+        ),
+        Some((username, None)) => tracing::info!(
+            username = %username,
+            "created the first Admin user from UNLEASH_DEFAULT_ADMIN_USERNAME"
+        ),
+        None => {}
+    }
+    Ok(())
 }
 
 /// The file behind an SQLite URL (`sqlite://path?…` or `sqlite:path`), if it names one.

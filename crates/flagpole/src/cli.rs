@@ -1,13 +1,17 @@
-//! The non-server commands: `migrate`, `token create|list|revoke` and `export`/`apply`, working
-//! directly on the database so that operators can bootstrap and script without a running server.
+//! The non-server commands: `migrate`, `token create|list|revoke`, `user
+//! create|reset-password|list`, `export`/`apply`, `import` and `audit verify`, working directly on
+//! the database so that operators can bootstrap and script without a running server.
 
 use chrono::Utc;
 
+use crate::auth::password;
+use crate::auth::policy::Role;
 use crate::auth::token::Secret;
 use crate::auth::Actor;
-use crate::config::{redact_database_url, DatabaseArgs, TokenCommand};
+use crate::config::{redact_database_url, DatabaseArgs, TokenCommand, UserCommand};
 use crate::declarative::{self, ApplyArgs, ExportArgs};
 use crate::domain::tokens::{self, CreateToken};
+use crate::domain::users::{self, NewUser};
 use crate::domain::Core;
 use crate::store::Store;
 
@@ -41,13 +45,18 @@ pub async fn audit_verify(database: &DatabaseArgs) -> anyhow::Result<(String, bo
 }
 
 /// Runs a token command and returns what to print.
+/// Changes made by the command line are attributed to this actor.
+fn cli_actor() -> Actor {
+    Actor {
+        name: "flagpole-cli".into(),
+        user_id: -1337,
+    }
+}
+
 pub async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Result<String> {
     let url = database.url()?;
     let core = Core::open(&url, &database.pool_settings()).await?;
-    let actor = Actor {
-        name: "flagpole-cli".into(),
-        user_id: -1337,
-    };
+    let actor = cli_actor();
     let output = match command {
         TokenCommand::Create {
             name,
@@ -163,4 +172,101 @@ pub async fn apply(database: &DatabaseArgs, args: ApplyArgs) -> anyhow::Result<(
         println!("applied: {}", outcome.plan.summary("past"));
     }
     Ok(())
+}
+
+/// The first line of standard input, without its line ending.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        anyhow::bail!("no password on standard input");
+    }
+    Ok(password)
+}
+
+/// Runs a user command and returns what to print. A generated password is part of the output,
+/// the only time it is shown.
+pub async fn user(database: &DatabaseArgs, command: UserCommand) -> anyhow::Result<String> {
+    let url = database.url()?;
+    let core = Core::open(&url, &database.pool_settings()).await?;
+    let actor = cli_actor();
+    let describe = |error: crate::error::ApiError| anyhow::anyhow!(error.describe());
+    let output = match command {
+        UserCommand::Create {
+            username,
+            email,
+            name,
+            role,
+            password_stdin,
+        } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role must be admin, editor or viewer"))?;
+            let new = NewUser::validate(Some(username), email, name, role).map_err(describe)?;
+            let (password, generated) = if password_stdin {
+                (password_from_stdin()?, false)
+            } else {
+                (password::generate(), true)
+            };
+            let user = users::create(&core, &actor, new, Some(password.clone()))
+                .await
+                .map_err(describe)?;
+            let created = format!(
+                "created user {} (id {}, {})",
+                user.display_name(),
+                user.id,
+                user.root_role
+            );
+            if generated {
+                format!("{created}\npassword: {password}")
+            } else {
+                created
+            }
+        }
+        UserCommand::ResetPassword {
+            user,
+            password_stdin,
+        } => {
+            let snapshot = core.snapshot.current();
+            let found = users::find_by_login(&snapshot, &user)
+                .ok_or_else(|| anyhow::anyhow!("no user has the username or email {user}"))?;
+            let (password, generated) = if password_stdin {
+                (password_from_stdin()?, false)
+            } else {
+                (password::generate(), true)
+            };
+            users::set_password(&core, &actor, found.value.id, password.clone())
+                .await
+                .map_err(describe)?;
+            let done = format!(
+                "password of {} changed; their sessions have ended",
+                found.value.display_name()
+            );
+            if generated {
+                format!("{done}\npassword: {password}")
+            } else {
+                done
+            }
+        }
+        UserCommand::List => {
+            let snapshot = core.snapshot.current();
+            let mut lines = vec![format!(
+                "{:<6} {:<24} {:<32} {:<24} {}",
+                "ID", "USERNAME", "EMAIL", "NAME", "ROLE"
+            )];
+            for user in snapshot.users.values().map(|u| &u.value) {
+                lines.push(format!(
+                    "{:<6} {:<24} {:<32} {:<24} {}",
+                    user.id,
+                    user.username.as_deref().unwrap_or("-"),
+                    user.email.as_deref().unwrap_or("-"),
+                    user.name.as_deref().unwrap_or("-"),
+                    user.root_role
+                ));
+            }
+            lines.join("\n")
+        }
+    };
+    core.store.close().await;
+    Ok(output)
 }

@@ -38,6 +38,9 @@ pub enum Command {
     /// Check the audit log's hash chain and report the first broken link (exit status 1).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Create users, reset their passwords, or list them, directly in the database.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Print the OpenAPI document of the HTTP API (the one served at /docs/openapi.json).
     Openapi,
     /// Write flags and what they need as YAML, for `flagpole apply` (flags in git).
@@ -194,6 +197,78 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    #[command(flatten)]
+    pub users: UserArgs,
+}
+
+/// Users, sign-in sessions and cookies.
+#[derive(Debug, Clone, Args)]
+pub struct UserArgs {
+    /// Username of the first Admin user, created at the first start (when no user has ever
+    /// existed) together with `UNLEASH_DEFAULT_ADMIN_PASSWORD`. Without them the first start
+    /// creates `admin` with a random password and logs it once.
+    #[arg(long, env = "UNLEASH_DEFAULT_ADMIN_USERNAME")]
+    pub default_admin_username: Option<String>,
+
+    /// Password of that first Admin user; it must meet the password policy. Prefer the
+    /// environment variable to the flag, which other local users can see.
+    #[arg(long, env = "UNLEASH_DEFAULT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub default_admin_password: Option<String>,
+
+    /// A sign-in session ends after this many seconds without a request.
+    #[arg(long, env = "SESSION_IDLE_TIMEOUT_SECONDS", default_value_t = 8 * 3600)]
+    pub session_idle_timeout_seconds: u64,
+
+    /// A sign-in session ends this many seconds after it began, however active.
+    #[arg(long, env = "SESSION_MAX_AGE_SECONDS", default_value_t = 48 * 3600)]
+    pub session_max_age_seconds: u64,
+
+    /// Mark session cookies `Secure` on every response (set when users reach Flagpole over
+    /// HTTPS, e.g. through a TLS-terminating proxy that sends no `X-Forwarded-Proto`).
+    #[arg(long, env = "SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Flagpole is behind a reverse proxy that sets `X-Forwarded-Proto` and `X-Forwarded-For`:
+    /// trust them for the `Secure` cookie flag and the client address of the sign-in limit.
+    /// Leave off when clients reach Flagpole directly, or they could forge those headers.
+    #[arg(long, env = "TRUST_PROXY")]
+    pub trust_proxy: bool,
+}
+
+impl Default for UserArgs {
+    fn default() -> Self {
+        UserArgs {
+            default_admin_username: None,
+            default_admin_password: None,
+            session_idle_timeout_seconds: 8 * 3600,
+            session_max_age_seconds: 48 * 3600,
+            secure_cookies: false,
+            trust_proxy: false,
+        }
+    }
+}
+
+impl UserArgs {
+    pub fn session_settings(&self) -> crate::auth::session::SessionSettings {
+        crate::auth::session::SessionSettings {
+            idle_timeout: Duration::from_secs(self.session_idle_timeout_seconds.max(1)),
+            max_age: Duration::from_secs(self.session_max_age_seconds.max(1)),
+            secure_cookies: self.secure_cookies,
+            trust_proxy: self.trust_proxy,
+        }
+    }
+
+    /// The configured first admin, if both parts are given; an error if only one is.
+    pub fn default_admin(&self) -> anyhow::Result<Option<(String, String)>> {
+        match (&self.default_admin_username, &self.default_admin_password) {
+            (Some(username), Some(password)) => Ok(Some((username.clone(), password.clone()))),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!(
+                "set both UNLEASH_DEFAULT_ADMIN_USERNAME and UNLEASH_DEFAULT_ADMIN_PASSWORD, or neither"
+            ),
+        }
+    }
 }
 
 impl ServeArgs {
@@ -258,6 +333,38 @@ pub enum TokenCommand {
         /// The full secret.
         secret: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input with `--password-stdin`, or
+    /// generated and printed (shown only this once).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// The person's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// admin, editor or viewer.
+        #[arg(long)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for a user (by username or email) and end their sessions. A random
+    /// one is printed (shown only this once) unless `--password-stdin` is given.
+    ResetPassword {
+        /// Username or email.
+        user: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users (never their passwords).
+    List,
 }
 
 /// Redacts the password in a database URL for logs and error messages.

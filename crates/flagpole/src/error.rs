@@ -2,7 +2,7 @@
 //! error looks on the wire (Unleash's `{id, name, message, details}` shape) and which status it has.
 //! Internal causes are logged here and never echoed to the client.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -31,6 +31,12 @@ pub enum ApiError {
     /// 401 on the SDK APIs, which answer with a bare message as Unleash does.
     #[error("This endpoint requires an API token. Please add an authorization header to your request with a valid token")]
     SdkUnauthorized,
+    /// 401: a sign-in with a wrong username or password (deliberately not saying which).
+    #[error("The username or password is not correct.")]
+    InvalidCredentials,
+    /// 429: too many failed sign-ins; try again after this many seconds.
+    #[error("Too many failed sign-in attempts. Try again in {retry_after_seconds} seconds.")]
+    TooManyRequests { retry_after_seconds: u64 },
     /// 403: valid credentials of a kind that may not use this endpoint.
     #[error("wrong token type")]
     WrongTokenType,
@@ -91,7 +97,9 @@ impl ApiError {
             ApiError::BadData { .. } | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::AuthenticationRequired
             | ApiError::Unauthorized
-            | ApiError::SdkUnauthorized => StatusCode::UNAUTHORIZED,
+            | ApiError::SdkUnauthorized
+            | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::WrongTokenType | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -107,6 +115,8 @@ impl ApiError {
             ApiError::BadData { .. } | ApiError::MalformedJson(_) => "BadDataError",
             ApiError::AuthenticationRequired => "AuthenticationRequired",
             ApiError::Unauthorized | ApiError::SdkUnauthorized => "UnauthorizedError",
+            ApiError::InvalidCredentials => "PasswordMismatchError",
+            ApiError::TooManyRequests { .. } => "TooManyRequestsError",
             ApiError::WrongTokenType | ApiError::Forbidden(_) => "NoAccessError",
             ApiError::NotFound(_) => "NotFoundError",
             ApiError::Conflict(_) => "NameExistsError",
@@ -122,7 +132,8 @@ impl ApiError {
             ApiError::BadData { message, details } => (message.clone(), details.clone()),
             ApiError::AuthenticationRequired => {
                 let message = "You must log in to use Flagpole. Your request had no \
-                               authorization header; send an API token in the Authorization header."
+                               authorization header; send an API token in the Authorization header \
+                               or sign in at /auth/simple/login."
                     .to_string();
                 (message.clone(), vec![message])
             }
@@ -178,7 +189,16 @@ impl IntoResponse for ApiError {
             "message": message,
             "details": details.into_iter().map(|message| json!({"message": message})).collect::<Vec<_>>(),
         });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests {
+            retry_after_seconds,
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        response
     }
 }
 

@@ -66,6 +66,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::User(command)) => {
+            println!("{}", cli::user(&cli.database, command).await?);
+            Ok(())
+        }
         Some(Command::Openapi) => {
             println!("{}", api::openapi::document().to_pretty_json()?);
             Ok(())

@@ -13,7 +13,9 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{watch, Mutex};
 
 use crate::auth::token::ApiToken;
-use crate::domain::model::{kind, ContextField, Environment, Feature, Project, Segment, TagType};
+use crate::domain::model::{
+    kind, ContextField, Environment, Feature, Pat, Project, Segment, TagType, User, UserLogin,
+};
 use crate::store::{Store, StoreError, StoreResult, StoredDocument};
 
 /// A document with the revision of its last write, which is what a later write must expect.
@@ -47,6 +49,15 @@ pub struct Snapshot {
     pub settings: BTreeMap<String, Versioned<serde_json::Value>>,
     /// API tokens keyed by the hex SHA-256 of their secret.
     pub tokens: HashMap<String, Versioned<ApiToken>>,
+    pub users: BTreeMap<i64, Versioned<User>>,
+    /// Lowercased usernames and emails.
+    pub user_logins: BTreeMap<String, Versioned<UserLogin>>,
+    /// The highest user id ever used, deleted users included, so that ids are never reused.
+    pub max_user_id: i64,
+    pub pats: BTreeMap<i64, Versioned<Pat>>,
+    /// Personal access token ids by the digest of their secret.
+    pub pat_ids: HashMap<String, i64>,
+    pub max_pat_id: i64,
 }
 
 impl Snapshot {
@@ -91,6 +102,23 @@ impl Snapshot {
                             value: Arc::new(value),
                         },
                     );
+                }
+            }
+            kind::USER => {
+                let id: i64 = document.key.parse().context("user key is not a number")?;
+                self.max_user_id = self.max_user_id.max(id);
+                upsert(&mut self.users, id, &document)?
+            }
+            kind::USER_LOGIN => upsert(&mut self.user_logins, document.key.clone(), &document)?,
+            kind::PAT => {
+                let id: i64 = document.key.parse().context("PAT key is not a number")?;
+                self.max_pat_id = self.max_pat_id.max(id);
+                if let Some(previous) = self.pats.get(&id) {
+                    self.pat_ids.remove(&previous.value.digest);
+                }
+                upsert(&mut self.pats, id, &document)?;
+                if let Some(pat) = self.pats.get(&id) {
+                    self.pat_ids.insert(pat.value.digest.clone(), id);
                 }
             }
             other => tracing::warn!(kind = other, "ignoring a document of unknown kind"),

@@ -2,6 +2,7 @@
 //! One router per Unleash API surface; `app` assembles them.
 
 pub mod admin;
+pub mod auth;
 pub mod client;
 pub mod frontend;
 pub mod health;

@@ -23,7 +23,10 @@ pub const VIEWER_PATH: &str = "/docs";
         description = "An Unleash-compatible feature-flag server. Every route takes an API token \
                        in the `Authorization` header (optionally prefixed with `Bearer `): admin \
                        tokens for `/api/admin`, client tokens for `/api/client`, frontend tokens \
-                       for `/api/frontend`.",
+                       for `/api/frontend`. The Admin API also takes a user's personal access \
+                       token in that header, or the session cookie from `/auth/simple/login` \
+                       (then writes need the `X-CSRF-Token` header); users act with their root \
+                       role (Admin, Editor, Viewer), and a role too low for a route gives 403.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     components(schemas(crate::api::schema::ErrorBody)),
@@ -47,6 +50,8 @@ pub fn routes(frontend_cors: Option<CorsLayer>) -> OpenApiRouter<AppState> {
         .routes(routes!(crate::api::health::ready))
         .routes(routes!(crate::api::health::prometheus))
         .merge(ofrep)
+        .routes(routes!(crate::api::auth::login))
+        .routes(routes!(crate::api::auth::logout))
         .nest("/api/admin", crate::api::admin::router())
         .nest("/api/client", crate::api::client::router())
         .nest("/api/frontend", frontend)
@@ -70,7 +75,14 @@ impl Modify for CommonResponses {
             "apiToken",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "Authorization",
-                "An API token, optionally prefixed with `Bearer `.",
+                "An API token or personal access token, optionally prefixed with `Bearer `.",
+            ))),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "flagpole-session",
+                "A sign-in session from `/auth/simple/login`; writes also need `X-CSRF-Token`.",
             ))),
         );
     }
@@ -107,10 +119,11 @@ fn add_common_responses(path: &str, method: &HttpMethod, operation: &mut Operati
     let writes = !matches!(method, HttpMethod::Get);
 
     if authenticated {
-        operation.security = Some(vec![SecurityRequirement::new(
-            "apiToken",
-            Vec::<String>::new(),
-        )]);
+        let mut security = vec![SecurityRequirement::new("apiToken", Vec::<String>::new())];
+        if path.starts_with("/api/admin/") {
+            security.push(SecurityRequirement::new("session", Vec::<String>::new()));
+        }
+        operation.security = Some(security);
     }
     let mut add = |status: &str, description: &str| {
         if !operation.responses.responses.contains_key(status) {
@@ -136,7 +149,8 @@ fn add_common_responses(path: &str, method: &HttpMethod, operation: &mut Operati
         );
         add(
             "403",
-            "A token of the wrong kind, or outside the token's projects",
+            "A token of the wrong kind or outside the token's projects, a role too low for \
+             this route, or a session write without its CSRF token",
         );
     }
     if has_body || has_query || has_path_parameters {

@@ -545,3 +545,88 @@ pub struct FrontendToggles {
 pub struct ClientDelta {
     events: Vec<Value>,
 }
+
+/// A user (Unleash's `userSchema`, the fields Flagpole has).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct User {
+    id: i64,
+    username: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    /// 1 Admin, 2 Editor, 3 Viewer.
+    root_role: i64,
+    created_at: Option<DateTime<Utc>>,
+    /// `User`, or `Service Account` for an admin API token.
+    account_type: Option<String>,
+    /// True for an admin API token's pseudo user.
+    #[schema(rename = "isAPI")]
+    is_api: Option<bool>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RootRole {
+    id: i64,
+    /// Always `root`.
+    #[schema(rename = "type")]
+    role_type: String,
+    name: String,
+    description: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct UserList {
+    users: Vec<User>,
+    root_roles: Vec<RootRole>,
+}
+
+#[derive(ToSchema)]
+pub struct Permission {
+    /// An Unleash permission name, e.g. `ADMIN` or `CREATE_FEATURE`.
+    permission: String,
+}
+
+/// The caller (Unleash's `meSchema`).
+#[derive(ToSchema)]
+pub struct Me {
+    user: User,
+    permissions: Vec<Permission>,
+    /// Always empty.
+    feedback: Vec<Value>,
+    /// Always empty.
+    splash: BTreeMap<String, bool>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct Profile {
+    root_role: RootRole,
+    projects: Vec<String>,
+    groups: Vec<Value>,
+    features: Vec<Value>,
+    subscriptions: Vec<String>,
+    can_change_password: bool,
+}
+
+/// A personal access token (Unleash's `patSchema`).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct Pat {
+    id: i64,
+    description: String,
+    expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    user_id: i64,
+    seen_at: Option<DateTime<Utc>>,
+    /// The whole secret, only in the answer that creates the token.
+    secret: Option<String>,
+    /// `expired` once past `expiresAt`.
+    expiry_warning: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct PatList {
+    pats: Vec<Pat>,
+}

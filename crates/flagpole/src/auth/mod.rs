@@ -1,16 +1,24 @@
-//! Who is calling. Extractors per API surface turn the `Authorization` header into an `Actor`
-//! or reject the request with the matching `ApiError` (401 unknown, 403 wrong kind).
+//! Who is calling. Extractors per API surface turn the `Authorization` header (or, on the Admin
+//! API, a session cookie) into a caller, or reject the request with the matching `ApiError`
+//! (401 unknown, 403 wrong kind, role too low or CSRF token missing).
 
+pub mod password;
+pub mod policy;
+pub mod session;
 pub mod token;
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::Method;
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::domain::model::User;
+use crate::domain::{pats, users};
+use crate::error::{ApiError, ApiResult};
+use policy::{Access, Role};
 use token::{digests_match, ApiToken, Secret, TokenType};
 
 /// Who made a change, as written into the audit log.
@@ -69,7 +77,8 @@ pub fn authenticate(state: &AppState, parts: &Parts) -> Result<Arc<ApiToken>, Ap
     authenticate_with_digest(state, parts, SecretHeaders::Authorization).map(|(_, token)| token)
 }
 
-/// The live token for the presented secret and the digest it is stored under, or 401.
+/// The live API token for the presented secret and the digest it is stored under, or 401
+/// (403 for a personal access token, which only opens the Admin API).
 fn authenticate_with_digest(
     state: &AppState,
     parts: &Parts,
@@ -78,36 +87,165 @@ fn authenticate_with_digest(
     let secret = presented_secret(parts, headers)?;
     let digest = secret.digest();
     let snapshot = state.core.snapshot.current();
-    let (stored_digest, token) = snapshot
-        .tokens
-        .get_key_value(&digest)
-        .ok_or(ApiError::Unauthorized)?;
+    let Some((stored_digest, token)) = snapshot.tokens.get_key_value(&digest) else {
+        if live_pat(state, &secret).is_some() {
+            return Err(ApiError::WrongTokenType);
+        }
+        return Err(ApiError::Unauthorized);
+    };
     if !digests_match(&digest, stored_digest) || token.value.is_expired(chrono::Utc::now()) {
         return Err(ApiError::Unauthorized);
     }
     Ok((digest, Arc::clone(&token.value)))
 }
 
-/// A caller allowed to use the Admin API.
+/// The user of a live (known, unexpired) personal access token, from the snapshot alone.
+fn live_pat(state: &AppState, secret: &Secret) -> Option<Arc<User>> {
+    if !pats::looks_like_pat(secret) {
+        return None;
+    }
+    let digest = secret.digest();
+    let snapshot = state.core.snapshot.current();
+    let (stored_digest, id) = snapshot.pat_ids.get_key_value(&digest)?;
+    let pat = snapshot.pats.get(id)?;
+    if !digests_match(&digest, stored_digest) || pat.value.is_expired(chrono::Utc::now()) {
+        return None;
+    }
+    snapshot
+        .users
+        .get(&pat.value.user_id)
+        .map(|user| Arc::clone(&user.value))
+}
+
+/// How an Admin API caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// An admin API token: acts as Admin, with no user account.
+    ApiToken,
+    /// A user's personal access token in the `Authorization` header.
+    PersonalAccessToken,
+    /// A sign-in session cookie.
+    Session,
+}
+
+/// A caller allowed to use the Admin API route it called. Extracting it is the one place where
+/// authentication, the CSRF check for sessions and the role policy (`policy::required_access`
+/// for the matched route and method) are applied; a handler that takes it runs only if all pass.
 #[derive(Debug, Clone)]
 pub struct AdminAuth {
+    /// Who the audit log names: the token's name, or the user's username (else email).
     pub actor: Actor,
+    pub role: Role,
+    /// The signed-in user (PATs and sessions); `None` for admin API tokens.
+    pub user: Option<Arc<User>>,
+    pub credential: Credential,
+    /// The sign-in session, when the caller used one.
+    pub session: Option<session::Session>,
+}
+
+impl AdminAuth {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// 403 unless the caller's role grants `access`; for checks that depend on more than the
+    /// route, such as the type of the API token being created.
+    pub fn require(&self, access: Access) -> ApiResult<()> {
+        if self.role.permits(access) {
+            Ok(())
+        } else {
+            Err(forbidden_for(self.role, access))
+        }
+    }
+
+    /// The caller's own user account; 403 for API tokens, which have none.
+    pub fn user(&self) -> ApiResult<&Arc<User>> {
+        self.user.as_ref().ok_or_else(no_account)
+    }
+}
+
+fn no_account() -> ApiError {
+    ApiError::Forbidden(
+        "API tokens have no user account. Sign in, or use a personal access token.".into(),
+    )
+}
+
+fn forbidden_for(role: Role, access: Access) -> ApiError {
+    let needed = match access {
+        Access::Admin => "the Admin role",
+        Access::Edit | Access::ReadTokens => "the Editor or Admin role",
+        Access::Read | Access::OwnAccount => "a role",
+    };
+    ApiError::Forbidden(format!(
+        "You need {needed} to do this; you have the {role} role."
+    ))
+}
+
+/// Who is calling, before the route is considered: a header credential wins over a cookie.
+async fn admin_caller(state: &AppState, parts: &Parts) -> Result<AdminAuth, ApiError> {
+    if parts.headers.contains_key(AUTHORIZATION) || !session::has_session_cookie(&parts.headers) {
+        let secret = presented_secret(parts, SecretHeaders::Authorization)?;
+        if let Some(user) = live_pat(state, &secret) {
+            return Ok(AdminAuth {
+                actor: users::actor(&user),
+                role: user.root_role,
+                user: Some(user),
+                credential: Credential::PersonalAccessToken,
+                session: None,
+            });
+        }
+        let (_, token) = authenticate_with_digest(state, parts, SecretHeaders::Authorization)?;
+        if token.token_type != TokenType::Admin {
+            return Err(ApiError::WrongTokenType);
+        }
+        return Ok(AdminAuth {
+            actor: Actor {
+                name: token.token_name.clone(),
+                user_id: API_TOKEN_USER_ID,
+            },
+            role: Role::Admin,
+            user: None,
+            credential: Credential::ApiToken,
+            session: None,
+        });
+    }
+    let session = session::current(state, &parts.headers)
+        .await?
+        .ok_or(ApiError::AuthenticationRequired)?;
+    if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        session.verify_csrf_header(&parts.headers)?;
+    }
+    Ok(AdminAuth {
+        actor: users::actor(&session.user),
+        role: session.user.root_role,
+        user: Some(Arc::clone(&session.user)),
+        credential: Credential::Session,
+        session: Some(session),
+    })
 }
 
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = authenticate(state, parts)?;
-        if token.token_type != TokenType::Admin {
-            return Err(ApiError::WrongTokenType);
+        let caller = admin_caller(state, parts).await?;
+        // Without a matched route nothing is known about it, so only an Admin may go on.
+        let path = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str)
+            .unwrap_or_default();
+        let access = policy::required_access(&parts.method, path);
+        if access == Access::OwnAccount {
+            // Reading who you are works for every caller; the rest needs an account.
+            let whoami = parts.method == Method::GET && path == "/api/admin/user";
+            if caller.user.is_none() && !whoami {
+                return Err(no_account());
+            }
+            return Ok(caller);
         }
-        Ok(AdminAuth {
-            actor: Actor {
-                name: token.token_name.clone(),
-                user_id: API_TOKEN_USER_ID,
-            },
-        })
+        caller.require(access)?;
+        Ok(caller)
     }
 }
 

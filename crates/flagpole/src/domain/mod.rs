@@ -11,12 +11,14 @@ pub mod legacy;
 pub mod metrics;
 pub mod migrate;
 pub mod model;
+pub mod pats;
 pub mod projects;
 pub mod segments;
 pub mod settings;
 pub mod strategies;
 pub mod tag_types;
 pub mod tokens;
+pub mod users;
 pub mod validate;
 
 use std::sync::Arc;
@@ -183,6 +185,11 @@ impl ChangeSet {
             key: key.into(),
             expected_revision: previous.revision,
         });
+    }
+
+    /// Ends every sign-in session of the user, in the same transaction as the change.
+    pub fn end_sessions(&mut self, user_id: i64) {
+        self.commit.end_sessions_of.push(user_id);
     }
 
     pub fn record(&mut self, event: Event) {

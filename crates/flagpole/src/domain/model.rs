@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use flagpole_eval::wire::{Constraint, Dependency, Strategy, Variant};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::password::PasswordHash;
+use crate::auth::policy::Role;
+
 /// Document kinds, as stored in `document.kind`.
 pub mod kind {
     pub const PROJECT: &str = "project";
@@ -17,6 +20,13 @@ pub mod kind {
     pub const CONTEXT_FIELD: &str = "context_field";
     pub const API_TOKEN: &str = "api_token";
     pub const SETTING: &str = "setting";
+    /// Users, keyed by id.
+    pub const USER: &str = "user";
+    /// One per lowercased username and email, keyed by it: makes sign-in names unique even
+    /// across replicas (two creations of the same name conflict in the store).
+    pub const USER_LOGIN: &str = "user_login";
+    /// Personal access tokens, keyed by id.
+    pub const PAT: &str = "pat";
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,4 +171,68 @@ pub struct ContextField {
     #[serde(default)]
     pub legal_values: Vec<LegalValue>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A person who signs in to the Admin API and UI. The password hash never leaves the server:
+/// API answers and audit events are built from the other fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: i64,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub root_role: Role,
+    /// None until a password is set: such a user cannot sign in.
+    #[serde(default)]
+    pub password_hash: Option<PasswordHash>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    /// How the user appears in the audit log: the username, else the email.
+    pub fn display_name(&self) -> String {
+        self.username
+            .clone()
+            .or_else(|| self.email.clone())
+            .unwrap_or_else(|| format!("user-{}", self.id))
+    }
+
+    /// The names the user signs in with, lowercased (the keys of their `user_login` documents).
+    pub fn logins(&self) -> Vec<String> {
+        [&self.username, &self.email]
+            .into_iter()
+            .flatten()
+            .map(|login| login.to_lowercase())
+            .collect()
+    }
+}
+
+/// Which user a sign-in name belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserLogin {
+    pub user_id: i64,
+}
+
+/// A personal access token: acts for its user, with the user's role. Only the SHA-256 digest of
+/// its secret is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pat {
+    pub id: i64,
+    pub user_id: i64,
+    pub description: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub digest: String,
+}
+
+impl Pat {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at <= now
+    }
 }

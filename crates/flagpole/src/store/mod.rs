@@ -9,6 +9,7 @@
 pub mod audit_chain;
 mod events;
 mod metrics;
+mod sessions;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use events::{EventQuery, EventRecord, NewEvent};
 pub use metrics::{
     ApplicationRow, Counts, MetricKey, MetricsBatch, PostKey, Registration, UsageRow,
 };
+pub use sessions::SessionRow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -136,6 +138,8 @@ pub enum Write {
 pub struct Commit {
     pub writes: Vec<Write>,
     pub events: Vec<NewEvent>,
+    /// Users whose sign-in sessions end with this commit (password changed, user deleted).
+    pub end_sessions_of: Vec<i64>,
 }
 
 #[derive(Clone)]
@@ -347,6 +351,9 @@ impl Store {
                 prev_hash = events::insert(&mut tx, event, revision, now, &prev_hash).await?;
             }
         }
+        for user_id in &commit.end_sessions_of {
+            sessions::delete_for_user(&mut tx, *user_id).await?;
+        }
         if self.backend == Backend::Postgres {
             // Delivered to every listening replica when (and only if) the transaction commits.
             sqlx::query("select pg_notify($1, $2)")
@@ -384,6 +391,46 @@ impl Store {
         feature_name: &str,
     ) -> StoreResult<std::collections::HashMap<String, i64>> {
         metrics::last_seen(&self.pool, feature_name).await
+    }
+
+    /// Stores a new sign-in session under the digest of its id.
+    pub async fn insert_session(
+        &self,
+        digest: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let _writer = self.sqlite_write_lock().await;
+        sessions::insert(&self.pool, digest, user_id, now, expires_at).await
+    }
+
+    pub async fn find_session(&self, digest: &str) -> StoreResult<Option<SessionRow>> {
+        sessions::find(&self.pool, digest).await
+    }
+
+    /// Records activity on a session (for the idle timeout).
+    pub async fn touch_session(&self, digest: &str, now: i64) -> StoreResult<()> {
+        let _writer = self.sqlite_write_lock().await;
+        sessions::touch(&self.pool, digest, now).await
+    }
+
+    pub async fn delete_session(&self, digest: &str) -> StoreResult<()> {
+        let _writer = self.sqlite_write_lock().await;
+        sessions::delete(&self.pool, digest).await
+    }
+
+    /// Removes sessions that can no longer be used.
+    pub async fn delete_expired_sessions(&self, now: i64, idle_before: i64) -> StoreResult<()> {
+        let _writer = self.sqlite_write_lock().await;
+        sessions::delete_expired(&self.pool, now, idle_before).await
+    }
+
+    async fn sqlite_write_lock(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     pub async fn events(&self, query: &EventQuery) -> StoreResult<(Vec<EventRecord>, i64)> {

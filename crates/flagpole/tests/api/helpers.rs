@@ -96,6 +96,7 @@ pub fn serve_args() -> ServeArgs {
         max_body_bytes: 64 * 1024,
         sync_interval_ms: 100,
         metrics_flush_interval_ms: 200,
+        users: Default::default(),
     }
 }
 
@@ -109,6 +110,19 @@ impl TestApp {
         let mut app = TestApp::start(database, serve).await;
         app._data_dir = dir;
         app
+    }
+
+    /// A fresh database with no server started on it yet (so no first start has happened).
+    pub async fn unstarted(backend: &Backend) -> TestApp {
+        let (database, dir) = fresh_database(backend).await;
+        TestApp {
+            base: String::new(),
+            http: reqwest::Client::new(),
+            database,
+            _data_dir: dir,
+            shutdown: None,
+            task: None,
+        }
     }
 
     /// Starts a server on an existing database.
@@ -184,6 +198,36 @@ impl TestApp {
         };
         crate::contract::check(&method_name, path, status.as_u16(), &json);
         (status, json)
+    }
+
+    /// Sends a request with extra headers (cookies, CSRF tokens, proxy headers) and returns the
+    /// response headers too. Checked against the OpenAPI document like `call`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let method_name = method.to_string();
+        let mut request = self.http.request(method, self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        crate::contract::check(&method_name, path, status.as_u16(), &json);
+        (status, headers, json)
     }
 
     pub async fn admin(

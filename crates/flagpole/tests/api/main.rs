@@ -24,8 +24,10 @@ mod ofrep;
 mod openapi;
 mod packaging;
 mod replicas;
+mod roles;
 mod sdk;
 mod tokens;
+mod users;
 
 /// Instantiates each listed test once per backend: `sqlite::name` and `postgres::name`.
 macro_rules! behaviour_suite {
@@ -114,4 +116,16 @@ behaviour_suite! {
     import_cli::import_from_recorded_unleash,
     import_cli::import_from_another_flagpole,
     import_cli::import_from_real_unleash,
+    users::users_crud_with_events,
+    users::sign_in_sets_a_session_cookie_and_logout_ends_it,
+    users::cookies_are_secure_over_tls,
+    users::sign_in_attempts_are_limited,
+    users::sessions_expire_when_idle_and_at_their_age,
+    users::cookie_writes_need_the_csrf_token,
+    users::personal_access_tokens_act_as_their_user,
+    users::password_changes_end_sessions,
+    users::editors_manage_only_sdk_tokens,
+    users::user_commands_work_on_the_database,
+    users::first_start_creates_an_admin_and_prints_its_password_once,
+    roles::every_operation_checks_the_callers_role,
 }

@@ -70,17 +70,20 @@ pub async fn document_is_served_and_every_operation_is_routed(backend: Backend) 
                 .send()
                 .await
                 .unwrap();
-            let authenticated = template.starts_with("/api/") || template.starts_with("/ofrep/");
-            let expected = if authenticated {
-                StatusCode::UNAUTHORIZED
+            if template.starts_with("/api/") || template.starts_with("/ofrep/") {
+                assert_eq!(
+                    response.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {concrete} is documented but not routed as documented"
+                );
             } else {
-                StatusCode::OK
-            };
-            assert_eq!(
-                response.status(),
-                expected,
-                "{method} {concrete} is documented but not routed as documented"
-            );
+                // Public routes (health, sign-in, sign-out) answer, each in its own way.
+                assert!(
+                    ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED]
+                        .contains(&response.status()),
+                    "{method} {concrete} is documented but not routed"
+                );
+            }
         }
     }
     assert!(operations >= 96, "only {operations} operations documented");

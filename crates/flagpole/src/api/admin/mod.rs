@@ -1,5 +1,5 @@
 //! The Admin API (`/api/admin/*`): everything scripts and the UI use to manage flags.
-//! Every route requires an admin-capable caller (`AdminAuth`).
+//! Every route requires an admin-capable caller (`AdminAuth`), whose role must allow the route.
 
 mod batch;
 mod events;
@@ -10,6 +10,7 @@ mod metrics;
 mod projects;
 mod segments;
 pub(crate) mod tokens;
+mod users;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -115,6 +116,20 @@ pub fn router() -> OpenApiRouter<AppState> {
             tokens::update,
             tokens::revoke
         ))
+        // Users, the caller's own account and personal access tokens.
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::validate_password))
+        .routes(routes!(
+            users::get_user,
+            users::update_user,
+            users::delete_user
+        ))
+        .routes(routes!(users::change_user_password))
+        .routes(routes!(users::me))
+        .routes(routes!(users::profile))
+        .routes(routes!(users::change_my_password))
+        .routes(routes!(users::list_pats, users::create_pat))
+        .routes(routes!(users::delete_pat))
         // SDK applications and usage.
         .routes(routes!(metrics::applications))
         .routes(routes!(metrics::feature_usage))

@@ -1,4 +1,5 @@
-//! API tokens. The full secret appears only in the creation response.
+//! API tokens. The full secret appears only in the creation response. Editors manage client
+//! and frontend tokens; admin tokens are for Admins only, and are not even listed to others.
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -9,17 +10,19 @@ use serde_json::{json, Value};
 
 use crate::api::ApiJson;
 use crate::app::AppState;
-use crate::auth::token::Secret;
+use crate::auth::policy::Access;
+use crate::auth::token::{Secret, TokenType};
 use crate::auth::AdminAuth;
 use crate::domain::tokens::{self, CreateToken};
 use crate::error::ApiResult;
 
-fn list_json(state: &AppState, name: Option<&str>) -> Json<Value> {
+fn list_json(state: &AppState, auth: &AdminAuth, name: Option<&str>) -> Json<Value> {
     let snapshot = state.core.snapshot.current();
     let mut list: Vec<_> = snapshot
         .tokens
         .values()
         .filter(|t| name.is_none_or(|name| t.value.token_name == name))
+        .filter(|t| auth.is_admin() || t.value.token_type != TokenType::Admin)
         .map(|t| t.value.clone())
         .collect();
     list.sort_by_key(|t| t.created_at);
@@ -36,9 +39,9 @@ fn list_json(state: &AppState, name: Option<&str>) -> Json<Value> {
         (status = 200, description = "Tokens", body = crate::api::schema::ApiTokenList),
     )
 )]
-pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub async fn list(auth: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     state.core.fresh().await?;
-    Ok(list_json(&state, None))
+    Ok(list_json(&state, &auth, None))
 }
 
 #[utoipa::path(
@@ -54,12 +57,12 @@ pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json
     )
 )]
 pub async fn list_by_name(
-    _: AdminAuth,
+    auth: AdminAuth,
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     state.core.fresh().await?;
-    Ok(list_json(&state, Some(&name)))
+    Ok(list_json(&state, &auth, Some(&name)))
 }
 
 #[utoipa::path(
@@ -81,6 +84,9 @@ pub async fn create(
     [(header::HeaderName, &'static str); 1],
     Json<Value>,
 )> {
+    if TokenType::parse(&input.token_type) == Some(TokenType::Admin) {
+        auth.require(Access::Admin)?;
+    }
     let (token, secret) = tokens::create(&state.core, &auth.actor, input).await?;
     Ok((
         StatusCode::CREATED,
@@ -114,13 +120,9 @@ pub async fn update(
     Path(secret): Path<String>,
     ApiJson(input): ApiJson<Expiry>,
 ) -> ApiResult<StatusCode> {
-    tokens::set_expiry(
-        &state.core,
-        &auth.actor,
-        &Secret::new(secret),
-        input.expires_at,
-    )
-    .await?;
+    let secret = Secret::new(secret);
+    require_admin_for_admin_token(&state, &auth, &secret).await?;
+    tokens::set_expiry(&state.core, &auth.actor, &secret, input.expires_at).await?;
     Ok(StatusCode::OK)
 }
 
@@ -141,6 +143,25 @@ pub async fn revoke(
     State(state): State<AppState>,
     Path(secret): Path<String>,
 ) -> ApiResult<StatusCode> {
-    tokens::revoke(&state.core, &auth.actor, &Secret::new(secret)).await?;
+    let secret = Secret::new(secret);
+    require_admin_for_admin_token(&state, &auth, &secret).await?;
+    tokens::revoke(&state.core, &auth.actor, &secret).await?;
     Ok(StatusCode::OK)
+}
+
+/// Only Admins change or revoke admin tokens.
+async fn require_admin_for_admin_token(
+    state: &AppState,
+    auth: &AdminAuth,
+    secret: &Secret,
+) -> ApiResult<()> {
+    let snapshot = state.core.fresh().await?;
+    let is_admin_token = snapshot
+        .tokens
+        .get(&secret.digest())
+        .is_some_and(|token| token.value.token_type == TokenType::Admin);
+    if is_admin_token {
+        auth.require(Access::Admin)?;
+    }
+    Ok(())
 }
