@@ -52,17 +52,25 @@ pub struct ApplyArgs {
 /// Reads a document, refusing bad YAML with its line and column, unknown fields and
 /// unsupported versions.
 pub fn parse(source: &str, text: &str) -> Result<Document, String> {
-    let document: Document = serde_saphyr::from_str(text).map_err(|error| {
-        let message = error.to_string();
-        match error.location() {
-            Some(location) if !message.contains("line") => format!(
-                "{source}: line {}, column {}: {message}",
-                location.line(),
-                location.column()
-            ),
-            _ => format!("{source}: {message}"),
-        }
-    })?;
+    // The file is the operator's own, so the parser's default size budget (sized for untrusted
+    // input) is raised to fit tens of thousands of flags.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 20_000_000;
+    budget.max_events = 40_000_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    let document: Document =
+        serde_saphyr::from_str_with_options(text, options).map_err(|error| {
+            let message = error.to_string();
+            match error.location() {
+                Some(location) if !message.contains("line") => format!(
+                    "{source}: line {}, column {}: {message}",
+                    location.line(),
+                    location.column()
+                ),
+                _ => format!("{source}: {message}"),
+            }
+        })?;
     if document.version != format::VERSION {
         return Err(format!(
             "{source}: unsupported version {}; this Flagpole reads version {}",

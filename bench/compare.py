@@ -1,0 +1,352 @@
+#!/usr/bin/env python3
+"""Flagpole's performance, measured in one run against baselines on the same machine.
+
+Usage: bench/compare.py [--flags 1000] [--duration 10] [--connections 32] [--smoke]
+
+Expects `target/release/flagpole` and `bench/baseline-server/target/release/baseline-server`
+(bench/run.sh builds both). Starts Flagpole on a fresh SQLite file on 127.0.0.1, seeds the flags
+through the Admin API, and measures with wrk:
+
+- the Client API (full body, gzip, 304) against a minimal hyper server serving the very same bytes
+  (the practical ceiling for serving those bytes here);
+- the Frontend API;
+- sequential Admin API toggles (each a committed change with its audit event);
+- SDK metrics posts (100 flags each) and the memory they leave behind;
+- cold start to ready with 10,000 flags;
+- resident memory, idle and under load.
+
+With UNLEASH_URL (and UNLEASH_ADMIN_TOKEN, UNLEASH_CLIENT_TOKEN, UNLEASH_FRONTEND_TOKEN,
+UNLEASH_PID for memory) the same read scenarios and toggles run against that Unleash too, seeded
+with the same flags by this script, so the ratios come from one run. Loopback only; every
+measurement is bounded by --duration.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLAGPOLE = os.environ.get("FLAGPOLE_BIN", os.path.join(ROOT, "target/release/flagpole"))
+BASELINE = os.environ.get(
+    "BASELINE_BIN", os.path.join(ROOT, "bench/baseline-server/target/release/baseline-server"))
+ADMIN = "*:*.bench-admin"
+CLIENT = "default:development.bench-client"
+FRONTEND = "default:development.bench-frontend"
+
+
+def loopback(url):
+    if not re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?$", url):
+        sys.exit(f"refusing non-loopback target {url}")
+    return url
+
+
+def call(base, token, method, path, body=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{base}{path}", data=data, method=method,
+        headers={"Authorization": token, "Content-Type": "application/json", **(headers or {})},
+    )
+    with urllib.request.urlopen(request) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def seed(base, token, count):
+    def one(n):
+        name = f"seed-flag-{n:05d}"
+        env = f"/api/admin/projects/default/features/{name}/environments/development"
+        call(base, token, "POST", "/api/admin/projects/default/features",
+             {"name": name, "description": f"flag {n}"})
+        call(base, token, "POST", f"{env}/strategies", {
+            "name": "flexibleRollout",
+            "parameters": {"rollout": "50", "stickiness": "default", "groupId": name},
+            "constraints": [{"contextName": "userId", "operator": "NOT_IN",
+                             "values": ["blocked-1", "blocked-2"]}],
+        })
+        call(base, token, "POST", f"{env}/on")
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(one, range(count)))
+    return time.monotonic() - started
+
+
+def rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler:
+    """The highest resident memory of a process while a measurement runs."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self.running = pid, 0.0, True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while self.running:
+            value = rss_mib(self.pid) if self.pid else None
+            if value:
+                self.peak = max(self.peak, value)
+            time.sleep(0.2)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.running = False
+        self.thread.join()
+
+
+def wrk(url, duration, connections, headers=(), script=None):
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for header in headers:
+        command += ["-H", header]
+    if script:
+        command += ["-s", script]
+    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p99 = re.search(r"\s99%\s+(\S+)", output).group(1)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rps, p99, int(errors.group(1)) if errors else 0
+
+
+def wait_ready(base, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/ready", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.002)
+    sys.exit(f"{base} never became ready")
+
+
+def start_flagpole(data_dir, port, extra_env=None):
+    env = dict(os.environ, DATA_DIR=data_dir, HTTP_HOST="127.0.0.1", HTTP_PORT=str(port),
+               LOG_LEVEL="warn", INIT_ADMIN_API_TOKENS=ADMIN, INIT_CLIENT_API_TOKENS=CLIENT,
+               INIT_FRONTEND_API_TOKENS=FRONTEND, **(extra_env or {}))
+    env.pop("DATABASE_URL", None)
+    return subprocess.Popen([FLAGPOLE, "serve"], env=env, stdout=subprocess.DEVNULL)
+
+
+def toggles_per_second(base, token, seconds):
+    """Sequential toggles over one keep-alive connection, alternating off and on so that each is
+    a real change (with its audit event)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port))
+    path = "/api/admin/projects/default/features/seed-flag-00000/environments/development/"
+    done, state = 0, "off"
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    while time.monotonic() < deadline:
+        connection.request("POST", path + state, headers={"Authorization": token})
+        response = connection.getresponse()
+        response.read()
+        if response.status >= 300:
+            sys.exit(f"toggle failed: {response.status}")
+        done += 1
+        state = "on" if state == "off" else "off"
+    return done / (time.monotonic() - started)
+
+
+def cold_start(port, flags):
+    """Time from process start to /ready answering 200, with `flags` flags in the database."""
+    data_dir = tempfile.mkdtemp(prefix="flagpole-cold-")
+    try:
+        document = {"version": 1, "flags": [{
+            "name": f"cold-flag-{n:05d}",
+            "environments": {"development": {"enabled": True, "strategies": [{
+                "name": "flexibleRollout",
+                "parameters": {"rollout": "50", "stickiness": "default"},
+                "constraints": [{"contextName": "userId", "operator": "NOT_IN",
+                                 "values": ["blocked-1", "blocked-2"]}],
+            }]}},
+        } for n in range(flags)]}
+        path = os.path.join(data_dir, "flags.yaml")
+        with open(path, "w") as file:
+            json.dump(document, file)  # JSON is YAML
+        env = dict(os.environ, DATA_DIR=data_dir, LOG_LEVEL="warn")
+        env.pop("DATABASE_URL", None)
+        subprocess.run([FLAGPOLE, "apply", path], env=env, check=True, stdout=subprocess.DEVNULL)
+        timings = []
+        for _ in range(5):
+            started = time.monotonic()
+            server = start_flagpole(data_dir, port)
+            wait_ready(f"http://127.0.0.1:{port}")
+            timings.append((time.monotonic() - started) * 1000)
+            rss = rss_mib(server.pid)
+            server.send_signal(signal.SIGTERM)
+            server.wait()
+        timings.sort()
+        return timings[len(timings) // 2], rss
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def metrics_script(directory, flags):
+    body = json.dumps({
+        "appName": "bench", "instanceId": "bench-1",
+        "bucket": {"start": "2026-01-01T00:00:00Z", "stop": "2026-01-01T00:01:00Z",
+                   "toggles": {f"seed-flag-{n:05d}": {"yes": 3, "no": 1} for n in range(flags)}},
+    })
+    path = os.path.join(directory, "metrics.lua")
+    with open(path, "w") as file:
+        file.write('wrk.method = "POST"\n')
+        file.write(f"wrk.body = {json.dumps(body)}\n")
+        file.write('wrk.headers["Content-Type"] = "application/json"\n')
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--flags", type=int, default=1000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--cold-start-flags", type=int, default=10000)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script runs")
+    args = parser.parse_args()
+    if args.smoke:
+        args.flags, args.duration, args.cold_start_flags = 20, 1, 200
+    d, c = args.duration, args.connections
+    port, baseline_port = int(os.environ.get("BENCH_PORT", "4299")), int(os.environ.get("BENCH_BASELINE_PORT", "4298"))
+    work = tempfile.mkdtemp(prefix="flagpole-bench-")
+    processes = []
+    rows = []
+
+    def row(label, flagpole, others):
+        rows.append((label, flagpole, others))
+
+    try:
+        server = start_flagpole(work, port)
+        processes.append(server)
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base)
+        seed_seconds = seed(base, ADMIN, args.flags)
+        idle_rss = rss_mib(server.pid)
+
+        _, headers, body = call(base, CLIENT, "GET", "/api/client/features")
+        etag = headers.get("ETag") or headers.get("etag")
+        _, _, gzipped = call(base, CLIENT, "GET", "/api/client/features", headers={"Accept-Encoding": "gzip"})
+        with open(os.path.join(work, "body.json"), "wb") as file:
+            file.write(body)
+        with open(os.path.join(work, "body.json.gz"), "wb") as file:
+            file.write(gzipped)
+        baseline = subprocess.Popen([BASELINE, str(baseline_port), os.path.join(work, "body.json"),
+                                     os.path.join(work, "body.json.gz"), etag])
+        processes.append(baseline)
+        baseline_url = f"http://127.0.0.1:{baseline_port}/api/client/features"
+        time.sleep(0.3)
+
+        unleash = os.environ.get("UNLEASH_URL")
+        if unleash:
+            loopback(unleash)
+            u_admin = os.environ.get("UNLEASH_ADMIN_TOKEN", "*:*.unleash-insecure-admin-api-token")
+            u_client = os.environ.get("UNLEASH_CLIENT_TOKEN", "default:development.unleash-insecure-api-token")
+            u_front = os.environ.get("UNLEASH_FRONTEND_TOKEN", "default:development.unleash-insecure-frontend-api-token")
+            u_pid = int(os.environ["UNLEASH_PID"]) if os.environ.get("UNLEASH_PID") else None
+            try:
+                call(unleash, u_admin, "GET", "/api/admin/projects/default/features/seed-flag-00000")
+            except urllib.error.HTTPError:
+                seed(unleash, u_admin, args.flags)
+            _, u_headers, _ = call(unleash, u_client, "GET", "/api/client/features")
+            u_etag = u_headers.get("ETag") or u_headers.get("etag")
+            u_idle = rss_mib(u_pid) if u_pid else None
+
+        client = f"{base}/api/client/features"
+        scenarios = [
+            ("GET /api/client/features", [f"Authorization: {CLIENT}"], []),
+            ("  … with Accept-Encoding: gzip", [f"Authorization: {CLIENT}", "Accept-Encoding: gzip"], ["Accept-Encoding: gzip"]),
+            ("  … with If-None-Match (304)", [f"Authorization: {CLIENT}", f"If-None-Match: {etag}"], [f"If-None-Match: {etag}"]),
+        ]
+        sampler = RssSampler(server.pid).__enter__()
+        u_sampler = RssSampler(u_pid if unleash else None).__enter__()
+        for label, headers_, baseline_headers in scenarios:
+            ours = wrk(client, d, c, headers_)
+            ceiling = wrk(baseline_url, d, c, baseline_headers)
+            other = None
+            if unleash:
+                u_headers_ = [h.replace(CLIENT, u_client).replace(etag, u_etag or "") for h in headers_]
+                other = wrk(f"{unleash}/api/client/features", d, c, u_headers_)
+            row(label, ours, (ceiling, other))
+        ours = wrk(f"{base}/api/frontend?userId=123", d, c, [f"Authorization: {FRONTEND}"])
+        other = None
+        if unleash:
+            other = wrk(f"{unleash}/api/frontend?userId=123", d, c, [f"Authorization: {u_front}"])
+        sampler.__exit__()
+        u_sampler.__exit__()
+        peak = sampler.peak
+        row("GET /api/frontend?userId=123", ours, (None, other))
+
+        ours_toggles = toggles_per_second(base, ADMIN, d)
+        other_toggles = toggles_per_second(unleash, u_admin, d) if unleash else None
+
+        script = metrics_script(work, min(100, args.flags))
+        before = rss_mib(server.pid)
+        metrics = wrk(f"{base}/api/client/metrics", d, c, [f"Authorization: {CLIENT}"], script)
+        after_first = rss_mib(server.pid)
+        wrk(f"{base}/api/client/metrics", d, c, [f"Authorization: {CLIENT}"], script)
+        after_second = rss_mib(server.pid)
+
+        server.send_signal(signal.SIGTERM)
+        server.wait()
+        cold_ms, cold_rss = cold_start(port, args.cold_start_flags) if args.cold_start_flags else (0, 0)
+
+        version = subprocess.run([FLAGPOLE, "--version"], capture_output=True, text=True).stdout.strip()
+        print(f"{version}; {args.flags} flags; wrk -t1 -c{c} -d{d}s; {os.cpu_count()} cores; "
+              f"Client API body {len(body):,} bytes ({len(gzipped):,} gzipped); seeding took {seed_seconds:.1f} s")
+        print()
+        header = "| scenario | Flagpole req/s | p99 | minimal hyper, same bytes | Flagpole ÷ hyper |"
+        if unleash:
+            header += " Unleash req/s | Flagpole ÷ Unleash |"
+        print(header)
+        print("|---|---|---|---|---|" + ("---|---|" if unleash else ""))
+        for label, ours, others in rows:
+            ceiling, other = others
+            line = f"| {label} | {ours[0]:,.0f} | {ours[1]} | "
+            line += f"{ceiling[0]:,.0f} | {ours[0] / ceiling[0]:.2f} |" if ceiling else "– | – |"
+            if unleash:
+                line += f" {other[0]:,.0f} | {ours[0] / other[0]:.1f}× |" if other else " – | – |"
+            print(line)
+        print()
+        toggles = f"| sequential Admin API toggles (SQLite, synchronous=FULL) | {ours_toggles:,.0f}/s |"
+        if unleash:
+            toggles += f" Unleash: {other_toggles:,.0f}/s | {ours_toggles / other_toggles:.1f}× |"
+        print("| other measurements | Flagpole | | |")
+        print("|---|---|---|---|")
+        print(toggles + ("" if unleash else " | |"))
+        print(f"| SDK metrics posts, {min(100, args.flags)} flags each | {metrics[0]:,.0f}/s (p99 {metrics[1]}, {metrics[2]} errors) | RSS {before:.1f} → {after_first:.1f} → {after_second:.1f} MiB over two runs | |")
+        print(f"| cold start to ready, {args.cold_start_flags:,} flags (median of 5) | {cold_ms:.0f} ms | RSS {cold_rss:.1f} MiB | |")
+        memory = f"| resident memory idle / peak under read load | {idle_rss:.1f} / {peak:.1f} MiB |"
+        if unleash and u_pid:
+            memory += f" Unleash: {u_idle:.1f} / {u_sampler.peak:.1f} MiB | {u_sampler.peak / peak:.1f}× less |"
+        else:
+            memory += " | |"
+        print(memory)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
