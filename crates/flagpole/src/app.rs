@@ -24,9 +24,21 @@ use crate::domain::{settings, tokens, users, Core};
 use crate::observability::{self, Telemetry};
 use crate::store::{Backend, CHANGES_CHANNEL};
 
-/// Shared by every handler. Cheap to clone.
+/// Shared by every handler. One reference count to clone: axum clones the state for every
+/// extractor and middleware of every request, so this sits on the hottest path there is.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What `AppState` shares.
+pub struct Shared {
     pub core: Arc<Core>,
     /// Becomes true when the server shuts down, so that long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
@@ -164,7 +176,7 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
         let (shutdown_sender, shutdown) = watch::channel(false);
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             core: Arc::clone(&core),
             shutdown,
             telemetry: Arc::new(Telemetry::new()),
@@ -172,7 +184,7 @@ impl Server {
                 settings: serve.users.session_settings(),
                 limiter: Default::default(),
             }),
-        };
+        }));
         Ok(Server {
             listener,
             router: router(state, serve.max_body_bytes),

@@ -6,9 +6,9 @@
 //! secret in a path reaches them. State gauges are read from the snapshot and the pool when
 //! scraped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -36,17 +36,19 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+// Label values are shared, not built per request: the method is a constant, the route an
+// interned route template, and the status a number.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
-    status: String,
+    method: &'static str,
+    route: Arc<str>,
+    status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: Arc<str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -74,6 +76,8 @@ pub struct Telemetry {
     tokens: Family<TokenLabels, Gauge>,
     /// Scrapes refresh the state gauges, one at a time.
     scrape: Mutex<()>,
+    /// Route templates seen so far (a bounded set: the router's), shared by the label sets.
+    routes: RwLock<HashSet<Arc<str>>>,
 }
 
 impl Default for Telemetry {
@@ -149,24 +153,36 @@ impl Telemetry {
             flags,
             tokens,
             scrape: Mutex::new(()),
+            routes: RwLock::default(),
         }
+    }
+
+    /// The shared copy of a route template.
+    fn route(&self, route: &str) -> Arc<str> {
+        let known = self.routes.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(shared) = known.get(route) {
+            return Arc::clone(shared);
+        }
+        drop(known);
+        let mut known = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        let shared: Arc<str> = Arc::from(route);
+        known.insert(Arc::clone(&shared));
+        shared
     }
 
     /// Counts one answered request.
     fn observe(&self, method: &Method, route: &str, status: u16, seconds: f64) {
-        let method = loggable_method(method).to_owned();
+        let method = loggable_method(method);
+        let route = self.route(route);
         self.requests
             .get_or_create(&RequestLabels {
-                method: method.clone(),
-                route: route.to_owned(),
-                status: status.to_string(),
+                method,
+                route: Arc::clone(&route),
+                status,
             })
             .inc();
         self.durations
-            .get_or_create(&RouteLabels {
-                method,
-                route: route.to_owned(),
-            })
+            .get_or_create(&RouteLabels { method, route })
             .observe(seconds);
     }
 
@@ -258,16 +274,13 @@ pub async fn track_requests(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
     telemetry.observe(
         &method,
-        &route,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
