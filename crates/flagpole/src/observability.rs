@@ -158,7 +158,7 @@ impl Telemetry {
     }
 
     /// The shared copy of a route template.
-    fn route(&self, route: &str) -> Arc<str> {
+    fn intern_route(&self, route: &str) -> Arc<str> {
         let known = self.routes.read().unwrap_or_else(|e| e.into_inner());
         if let Some(shared) = known.get(route) {
             return Arc::clone(shared);
@@ -173,7 +173,7 @@ impl Telemetry {
     /// Counts one answered request.
     fn observe(&self, method: &Method, route: &str, status: u16, seconds: f64) {
         let method = loggable_method(method);
-        let route = self.route(route);
+        let route = self.intern_route(route);
         self.requests
             .get_or_create(&RequestLabels {
                 method,
