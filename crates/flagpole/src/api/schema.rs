@@ -2,7 +2,8 @@
 //!
 //! Most Admin API bodies are assembled as JSON next to the domain code that owns them, so these
 //! types exist to describe them, not to build them. They are kept honest by the test suite:
-//! every response a test receives is validated against the document (`tests/api/openapi.rs`).
+//! every response a test receives through `TestApp::call` is validated against the document
+//! (`tests/api/contract.rs`).
 
 #![allow(dead_code)]
 
@@ -419,6 +420,9 @@ pub struct Event {
     environment: Option<String>,
     /// The commit the change was part of.
     revision: Option<i64>,
+    /// The event's link in the audit hash chain: record it to check later that the log up to
+    /// here was not rewritten (see `GET /api/admin/audit/verify`).
+    hash: Option<String>,
 }
 
 #[derive(ToSchema)]

@@ -27,6 +27,7 @@ pub fn event_json(event: &EventRecord) -> Value {
         "project": event.project,
         "environment": event.environment,
         "revision": event.revision,
+        "hash": event.hash,
     })
 }
 

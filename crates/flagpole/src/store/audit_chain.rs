@@ -70,12 +70,16 @@ pub fn link_hash(prev_hash: &str, event: &ChainedEvent<'_>) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// The hash the next event must link to. Call only after the commit's revision bump.
+/// The hash the next event must link to: the newest chained event's. An unchained event after
+/// it (written directly in the database, or by a server too old to chain) is linked over, so
+/// `verify` reports it rather than the chain silently restarting. Call only after the commit's
+/// revision bump.
 pub(super) async fn head(tx: &mut Transaction<'_, Any>) -> StoreResult<String> {
-    let hash: Option<Option<String>> =
-        sqlx::query_scalar("select hash from event order by event_id desc limit 1")
-            .fetch_optional(&mut **tx)
-            .await?;
+    let hash: Option<Option<String>> = sqlx::query_scalar(
+        "select hash from event where hash is not null order by event_id desc limit 1",
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
     Ok(hash.flatten().unwrap_or_else(|| GENESIS.to_owned()))
 }
 
@@ -182,13 +186,22 @@ fn row_hash(prev_hash: &str, row: &sqlx::any::AnyRow) -> StoreResult<String> {
     Ok(link_hash(prev_hash, &event))
 }
 
-/// Chains events written before the chain existed (they have no hash yet), oldest first. Runs
-/// at start-up, under the revision lock so no commit interleaves.
+/// Chains the events written before the chain existed, oldest first, once: only while no event
+/// has a hash yet. After that an event without a hash is never hashed again (that would let
+/// anyone who clears the hashes of edited events have them blessed at the next start); `verify`
+/// reports it instead. Runs at start-up, under the revision lock so no commit interleaves.
 pub(super) async fn chain_unhashed(pool: &AnyPool) -> StoreResult<u64> {
     let mut tx = pool.begin().await?;
     sqlx::query("update state_revision set revision = revision where state_revision_id = 1")
         .execute(&mut *tx)
         .await?;
+    let started: Option<i64> =
+        sqlx::query_scalar("select event_id from event where hash is not null limit 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+    if started.is_some() {
+        return Ok(0);
+    }
     let rows = sqlx::query(
         "select event_id, revision, event_type, created_at, created_by, created_by_user_id, \
          project, environment, feature_name, data, pre_data, tags from event \

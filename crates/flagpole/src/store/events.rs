@@ -36,6 +36,8 @@ pub struct EventRecord {
     pub data: Option<Value>,
     pub pre_data: Option<Value>,
     pub tags: Value,
+    /// The event's link in the audit hash chain (`None` for an event outside the chain).
+    pub hash: Option<String>,
 }
 
 /// Filters for reading the log; empty lists match everything. Newest events come first.
@@ -164,7 +166,7 @@ pub(super) async fn search(
     let _ = arguments.add(query.offset);
     let page_sql = format!(
         "select event_id, revision, event_type, created_at, created_by, created_by_user_id, \
-         project, environment, feature_name, data, pre_data, tags from event {clause} \
+         project, environment, feature_name, data, pre_data, tags, hash from event {clause} \
          order by event_id desc limit ${} offset ${}",
         next,
         next + 1
@@ -194,6 +196,7 @@ pub(super) async fn search(
                 data: json("data")?,
                 pre_data: json("pre_data")?,
                 tags: json("tags")?.unwrap_or(Value::Array(vec![])),
+                hash: row.try_get("hash")?,
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;

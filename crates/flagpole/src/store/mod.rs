@@ -185,7 +185,13 @@ impl Store {
             sqlite_writer: Arc::default(),
         };
         store.migrate().await?;
-        audit_chain::chain_unhashed(&store.pool).await?;
+        let chained = audit_chain::chain_unhashed(&store.pool).await?;
+        if chained > 0 {
+            tracing::warn!(
+                events = chained,
+                "chained the audit events written before the audit hash chain existed"
+            );
+        }
         Ok(store)
     }
 

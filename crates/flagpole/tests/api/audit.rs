@@ -112,6 +112,41 @@ pub async fn audit_chain_detects_an_edited_event(backend: Backend) {
         text.contains(&format!("BROKEN at event {target}")),
         "{text}"
     );
+
+    // Clearing the hashes from the edited event on does not get them re-made at the next start.
+    tamper(
+        &app,
+        &format!("update event set prev_hash = null, hash = null where event_id >= {target}"),
+    )
+    .await;
+    let app = app.restart(serve_args()).await;
+    let report = verify(&app).await;
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["firstBrokenLink"]["eventId"], target);
+}
+
+/// An event appended without a hash (directly, or by an older server) is reported, and later
+/// commits link past it instead of restarting the chain; each event's hash is in the log.
+pub async fn audit_chain_reports_an_unchained_event(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    app.create_flag("before").await;
+    let newest = app.get("/api/admin/events?limit=1").await["events"][0].clone();
+    assert_eq!(newest["hash"].as_str().unwrap().len(), 64, "{newest}");
+    tamper(
+        &app,
+        "insert into event (revision, event_type, created_at, created_by, created_by_user_id, tags) \
+         values (1, 'feature-created', 0, 'intruder', 0, '[]')",
+    )
+    .await;
+    let stray = app.get("/api/admin/events?limit=1").await["events"][0]["id"]
+        .as_i64()
+        .unwrap();
+    app.create_flag("after").await;
+    let report = verify(&app).await;
+    assert_eq!(report["valid"], false, "{report}");
+    assert_eq!(report["firstBrokenLink"]["eventId"], stray);
+    let newest = app.get("/api/admin/events?limit=1").await["events"][0].clone();
+    assert_eq!(newest["featureName"], "after");
 }
 
 /// Removing an event breaks the link of the one after it; events written before the chain

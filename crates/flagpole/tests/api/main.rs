@@ -67,6 +67,7 @@ behaviour_suite! {
     flags::state_survives_a_restart,
     audit::audit_chain_detects_an_edited_event,
     audit::audit_chain_detects_a_removed_event_and_chains_old_ones,
+    audit::audit_chain_reports_an_unchained_event,
     auth::missing_unknown_and_wrong_kind_of_token,
     cli::token_commands_work_on_the_database,
     auth::bearer_prefix_is_accepted,
