@@ -437,6 +437,7 @@ pub async fn evaluate_flag(
         (status = 401, description = "No token, or an unknown, expired or revoked one"),
         (status = 403, description = "A token that is not a client or frontend token"),
         (status = 413, description = "The body is larger than the configured limit", body = RequestFailure),
+        (status = 500, description = "GENERAL: the evaluation failed", body = RequestFailure),
     )
 )]
 /// `POST /ofrep/v1/evaluate/flags`: every flag the token may see. The `ETag` is a digest of the

@@ -79,6 +79,13 @@ impl Modify for CommonResponses {
             ))),
         );
         components.add_security_scheme(
+            "xApiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "A client or frontend token, as OpenFeature's OFREP providers send it.",
+            ))),
+        );
+        components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 "flagpole-session",
@@ -123,7 +130,14 @@ fn add_common_responses(path: &str, method: &HttpMethod, operation: &mut Operati
         if path.starts_with("/api/admin/") {
             security.push(SecurityRequirement::new("session", Vec::<String>::new()));
         }
+        if path.starts_with("/ofrep/") {
+            security.push(SecurityRequirement::new("xApiKey", Vec::<String>::new()));
+        }
         operation.security = Some(security);
+    }
+    if path.starts_with("/ofrep/") {
+        // OFREP answers in its own error shapes, declared on each operation.
+        return;
     }
     let mut add = |status: &str, description: &str| {
         if !operation.responses.responses.contains_key(status) {
