@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod authz;
 mod batch;
 mod cli;
 mod client;
@@ -129,4 +130,6 @@ behaviour_suite! {
     users::user_commands_work_on_the_database,
     users::first_start_creates_an_admin_and_prints_its_password_once,
     roles::every_operation_checks_the_callers_role,
+    authz::bad_credentials_are_refused_on_every_operation,
+    authz::sdk_bodies_hold_only_the_tokens_scope,
 }

@@ -14,7 +14,7 @@ use crate::helpers::{Backend, TestApp, ADMIN_TOKEN};
 use crate::users::{create_pat, create_user, sign_in, Browser};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
+pub(crate) enum Expect {
     /// Through to the handler: neither 401 nor 403.
     Allowed,
     /// 401: no or unknown credentials for this surface.
@@ -40,7 +40,7 @@ const CALLERS: [&str; 10] = [
 
 //                         none  Adm-s Edi-s Vie-s Adm-p Edi-p Vie-p admin client frontend
 /// Anyone, signed in or not.
-const PUBLIC: [Expect; 10] = [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y];
+pub(crate) const PUBLIC: [Expect; 10] = [Y, Y, Y, Y, Y, Y, Y, Y, Y, Y];
 /// Reading the Admin API: every role.
 const READ: [Expect; 10] = [U, Y, Y, Y, Y, Y, Y, Y, F, F];
 /// Changing flags and what they are built from, and SDK tokens: Editors and Admins.
@@ -52,15 +52,15 @@ const ADMIN: [Expect; 10] = [U, Y, F, F, Y, F, F, Y, F, F];
 /// One's own account: any user, but no API token (it has no account).
 const OWN: [Expect; 10] = [U, Y, Y, Y, Y, Y, Y, F, F, F];
 /// The Client API: client tokens only (sessions send no token, so 401).
-const CLIENT: [Expect; 10] = [U, U, U, U, F, F, F, F, Y, F];
+pub(crate) const CLIENT: [Expect; 10] = [U, U, U, U, F, F, F, F, Y, F];
 /// The Frontend API: frontend tokens only.
-const FRONTEND: [Expect; 10] = [U, U, U, U, F, F, F, F, F, Y];
+pub(crate) const FRONTEND: [Expect; 10] = [U, U, U, U, F, F, F, F, F, Y];
 
 /// OpenFeature remote evaluation: client and frontend tokens.
-const OFREP: [Expect; 10] = [U, U, U, U, F, F, F, F, Y, Y];
+pub(crate) const OFREP: [Expect; 10] = [U, U, U, U, F, F, F, F, Y, Y];
 
 /// Every operation, keyed by `METHOD path-template`.
-fn expectations() -> BTreeMap<&'static str, [Expect; 10]> {
+pub(crate) fn expectations() -> BTreeMap<&'static str, [Expect; 10]> {
     BTreeMap::from([
         ("GET /health", PUBLIC),
         ("GET /ready", PUBLIC),
