@@ -134,6 +134,11 @@ pub fn constraint(constraint: &Constraint) -> ApiResult<()> {
             }
         }
     }
+    // Whatever the engine cannot compile would silently never match (an invalid regular
+    // expression, say); refusing it here keeps stored state and evaluation in agreement.
+    if let Some(problem) = flagpole_eval::constraint_problem(constraint) {
+        return Err(ApiError::bad_data(problem));
+    }
     Ok(())
 }
 

@@ -82,6 +82,7 @@ pub async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
         json!({"name": "default", "constraints": [{"contextName": "ip", "operator": "IN_CIDR", "values": ["10.0.0.0/99"]}]}),
         json!({"name": "default", "constraints": [{"contextName": "n", "operator": "NUM_GT", "value": "many"}]}),
         json!({"name": "default", "constraints": [{"contextName": "d", "operator": "DATE_AFTER", "value": "tomorrow"}]}),
+        json!({"name": "default", "constraints": [{"contextName": "email", "operator": "REGEX", "value": "(unclosed"}]}),
         json!({"name": "default", "segments": [999]}),
         json!({"name": ""}),
     ];

@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod authz;
+mod bad_input;
 mod batch;
 mod cli;
 mod client;
@@ -132,4 +133,5 @@ behaviour_suite! {
     roles::every_operation_checks_the_callers_role,
     authz::bad_credentials_are_refused_on_every_operation,
     authz::sdk_bodies_hold_only_the_tokens_scope,
+    bad_input::random_input_is_refused_cleanly_and_changes_nothing,
 }
