@@ -20,6 +20,7 @@ use crate::api::{self, openapi};
 use crate::auth::session::Sessions;
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
+use crate::connections::Limits;
 use crate::domain::{settings, tokens, users, Core};
 use crate::observability::{self, Telemetry};
 use crate::store::{Backend, CHANGES_CHANNEL};
@@ -116,6 +117,7 @@ pub fn loggable_path(path: &str) -> String {
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    limits: Limits,
     sync_interval: Duration,
     metrics_interval: Duration,
     database_url: String,
@@ -185,9 +187,14 @@ impl Server {
                 limiter: Default::default(),
             }),
         }));
+        let limits = Limits::new(&serve.connections, serve.max_body_bytes);
+        let router = router(state, serve.max_body_bytes).layer(
+            axum::middleware::from_fn_with_state(limits, crate::connections::read_body_in_time),
+        );
         Ok(Server {
             listener,
-            router: router(state, serve.max_body_bytes),
+            router,
+            limits,
             sync_interval: Duration::from_millis(serve.sync_interval_ms.max(10)),
             metrics_interval: Duration::from_millis(serve.metrics_flush_interval_ms.max(10)),
             database_url: url,
@@ -223,18 +230,13 @@ impl Server {
             self.metrics_interval,
             self.shutdown_sender.subscribe(),
         ));
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
         let shutdown_sender = self.shutdown_sender;
         let shutdown = async move {
             shutdown.await;
             // Streams end first; otherwise graceful shutdown would wait for them forever.
             let _ = shutdown_sender.send(true);
         };
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        crate::connections::serve(self.listener, self.router, self.limits, shutdown).await;
         sync.abort();
         // The flush task stops between writes (never in the middle of one), then the last
         // buffered metrics are written.

@@ -200,6 +200,38 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub users: UserArgs,
+
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// Limits that keep slow or stalled clients from holding connections.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Time a client has to send a request's headers, in milliseconds, counted from when the
+    /// connection is ready for them: so it is also the idle timeout of kept-alive connections.
+    /// A connection that misses it is closed.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub http_header_timeout_ms: u64,
+
+    /// Time a client has to send a whole request body, in milliseconds; slower ones get 408.
+    #[arg(long, env = "HTTP_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub http_body_timeout_ms: u64,
+
+    /// Most connections served at once; further ones wait in the listen queue until one closes.
+    /// Keep it below the process's open-file limit (`ulimit -n`).
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub http_max_connections: usize,
+}
+
+impl Default for ConnectionArgs {
+    fn default() -> Self {
+        ConnectionArgs {
+            http_header_timeout_ms: 10_000,
+            http_body_timeout_ms: 30_000,
+            http_max_connections: 4096,
+        }
+    }
 }
 
 /// Users, sign-in sessions and cookies.

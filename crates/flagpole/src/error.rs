@@ -49,6 +49,9 @@ pub enum ApiError {
     /// 409: the name is taken, or a concurrent change won.
     #[error("{0}")]
     Conflict(String),
+    /// 408: the request body did not arrive within the body deadline.
+    #[error("The request body did not arrive in time.")]
+    RequestTimeout,
     /// 413
     #[error("payload too large")]
     PayloadTooLarge,
@@ -103,6 +106,7 @@ impl ApiError {
             ApiError::WrongTokenType | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -120,6 +124,7 @@ impl ApiError {
             ApiError::WrongTokenType | ApiError::Forbidden(_) => "NoAccessError",
             ApiError::NotFound(_) => "NotFoundError",
             ApiError::Conflict(_) => "NameExistsError",
+            ApiError::RequestTimeout => "RequestTimeoutError",
             ApiError::PayloadTooLarge => "ContentTooLargeError",
             ApiError::UnsupportedMediaType(_) => "ContentTypeError",
             ApiError::Unavailable => "ServiceUnavailableError",

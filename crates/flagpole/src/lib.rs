@@ -5,7 +5,8 @@
 //! - `declarative`: the YAML format of `flagpole export` / `flagpole apply` and its plans.
 //! - `config`: command line and environment (clap); `cli`: the non-server commands;
 //!   `import`: reading a running Unleash for `flagpole import --from-unleash`.
-//! - `app`: state, router assembly, server lifecycle.
+//! - `app`: state, router assembly, server lifecycle; `connections`: the accept loop and its
+//!   limits against slow or stalled clients.
 //! - `api`: HTTP handlers per Unleash API surface; extract, call `domain`, serialise.
 //! - `auth`: tokens and the extractors that decide who may call what.
 //! - `domain`: the rules. Builds each change against the snapshot and commits it with its audit
@@ -25,6 +26,7 @@ pub mod auth;
 pub mod cli;
 pub mod client_view;
 pub mod config;
+pub mod connections;
 pub mod declarative;
 pub mod delta;
 pub mod domain;

@@ -97,6 +97,7 @@ pub fn serve_args() -> ServeArgs {
         sync_interval_ms: 100,
         metrics_flush_interval_ms: 200,
         users: Default::default(),
+        connections: Default::default(),
     }
 }
 

@@ -10,6 +10,7 @@ mod bad_input;
 mod batch;
 mod cli;
 mod client;
+mod connections;
 mod contract;
 mod declarative;
 mod delta;
