@@ -14,6 +14,7 @@ mod connections;
 mod contract;
 mod declarative;
 mod delta;
+mod durability;
 mod errors;
 mod events;
 mod flags;
@@ -135,4 +136,6 @@ behaviour_suite! {
     authz::bad_credentials_are_refused_on_every_operation,
     authz::sdk_bodies_hold_only_the_tokens_scope,
     bad_input::random_input_is_refused_cleanly_and_changes_nothing,
+    durability::acknowledged_changes_survive_repeated_sigkills,
+    durability::conflicting_updates_of_one_flag_stay_in_order,
 }

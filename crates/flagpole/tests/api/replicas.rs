@@ -10,13 +10,13 @@ use serde_json::{json, Value};
 use crate::helpers::{serve_args, Backend, TestApp, ADMIN_TOKEN};
 
 /// A `flagpole serve` process of its own.
-struct Replica {
+pub(crate) struct Replica {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Replica {
-    async fn start(database_url: &str) -> Replica {
+    pub(crate) async fn start(database_url: &str) -> Replica {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -68,7 +68,7 @@ impl Replica {
         }
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
