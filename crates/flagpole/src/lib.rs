@@ -17,6 +17,7 @@
 //! - `store`: SQLite or PostgreSQL; documents, the global revision and the audit log.
 //! - `error`: the one place errors become HTTP responses.
 //! - `observability`: Prometheus metrics and request ids.
+//! - `fuzzing`: the bodies of the fuzz targets in `fuzz/`, replayed by a stable test.
 //!
 //! `flagpole-eval` (a separate crate, no I/O) holds the wire types and the evaluation engine.
 
@@ -31,6 +32,7 @@ pub mod declarative;
 pub mod delta;
 pub mod domain;
 pub mod error;
+pub mod fuzzing;
 pub mod import;
 pub mod observability;
 pub mod snapshot;

@@ -61,7 +61,7 @@ const STANDARD_FIELDS: [&str; 6] = [
 ];
 
 /// Reads a context object; unknown top-level fields become properties. Enforces the limits.
-fn context_from_json(value: Value) -> ApiResult<Context> {
+pub(crate) fn context_from_json(value: Value) -> ApiResult<Context> {
     let Value::Object(mut fields) = value else {
         return Err(ApiError::bad_data("the context must be a JSON object"));
     };

@@ -92,7 +92,7 @@ fn number() -> BoxedStrategy<Value> {
     .boxed()
 }
 
-fn any_json() -> BoxedStrategy<Value> {
+pub(crate) fn any_json() -> BoxedStrategy<Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -111,7 +111,7 @@ fn any_json() -> BoxedStrategy<Value> {
 
 /// Values for a JSON schema of the OpenAPI document: mostly of the right shape with wrong or
 /// edge values inside, sometimes something else entirely.
-fn from_schema(document: &Value, schema: &Value, depth: usize) -> BoxedStrategy<Value> {
+pub(crate) fn from_schema(document: &Value, schema: &Value, depth: usize) -> BoxedStrategy<Value> {
     if depth > 5 {
         return any_json();
     }
@@ -268,7 +268,7 @@ fn query() -> BoxedStrategy<String> {
 }
 
 /// Constraint values aimed at each operator's parser.
-fn constraint() -> BoxedStrategy<Value> {
+pub(crate) fn constraint() -> BoxedStrategy<Value> {
     let operator = prop_oneof![
         9 => prop::sample::select(vec![
             "IN", "NOT_IN", "STR_CONTAINS", "STR_STARTS_WITH", "STR_ENDS_WITH", "NUM_EQ", "NUM_GT",
@@ -310,7 +310,7 @@ fn constraint() -> BoxedStrategy<Value> {
 
 /// Evaluation contexts for the Frontend API and OFREP: the known fields with values of every
 /// kind, plus properties.
-fn context() -> BoxedStrategy<Value> {
+pub(crate) fn context() -> BoxedStrategy<Value> {
     let field = prop::sample::select(vec![
         "userId",
         "sessionId",
@@ -338,7 +338,7 @@ fn context() -> BoxedStrategy<Value> {
     .boxed()
 }
 
-fn json_patch() -> BoxedStrategy<Value> {
+pub(crate) fn json_patch() -> BoxedStrategy<Value> {
     let op = prop_oneof![
         8 => prop::sample::select(vec!["add", "remove", "replace", "move", "copy", "test"])
             .prop_map(str::to_owned),

@@ -19,6 +19,7 @@ mod errors;
 mod events;
 mod flags;
 mod frontend;
+mod fuzz_replay;
 mod helpers;
 mod import_cli;
 mod legacy;
