@@ -17,6 +17,11 @@ pub const MAX_VARIANTS: usize = 100;
 pub const MAX_PARAMETERS: usize = 100;
 pub const MAX_TAGS: usize = 100;
 pub const MAX_BULK: usize = 1_000;
+/// Strategy parameter values hold lists such as `userIds`, so they may be long.
+pub const MAX_PARAMETER_VALUE_LENGTH: usize = 100_000;
+pub const MAX_SEGMENTS_PER_STRATEGY: usize = 100;
+pub const MAX_PAYLOAD_LENGTH: usize = 100_000;
+pub const MAX_OVERRIDES: usize = 100;
 
 /// The feature types Unleash knows, with their expected lifetime in days.
 pub const FEATURE_TYPES: [(&str, &str, &str, Option<i64>); 5] = [
@@ -218,6 +223,23 @@ pub fn strategy(strategy: &Strategy) -> ApiResult<()> {
             "a strategy may have at most {MAX_PARAMETERS} parameters"
         )));
     }
+    for (name, value) in &strategy.parameters {
+        if name.chars().count() > MAX_NAME_LENGTH {
+            return Err(ApiError::bad_data(format!(
+                "parameter names must be at most {MAX_NAME_LENGTH} characters long"
+            )));
+        }
+        if value.len() > MAX_PARAMETER_VALUE_LENGTH {
+            return Err(ApiError::bad_data(format!(
+                "parameter \"{name}\" must be at most {MAX_PARAMETER_VALUE_LENGTH} bytes long"
+            )));
+        }
+    }
+    if strategy.segments.len() > MAX_SEGMENTS_PER_STRATEGY {
+        return Err(ApiError::bad_data(format!(
+            "a strategy may use at most {MAX_SEGMENTS_PER_STRATEGY} segments"
+        )));
+    }
     if let Some(rollout) = strategy.parameters.get("rollout") {
         let valid = rollout
             .trim()
@@ -263,7 +285,37 @@ pub fn variants(variants: &[Variant]) -> ApiResult<()> {
                 )));
             }
         }
+        if variant.name.chars().count() > MAX_NAME_LENGTH {
+            return Err(ApiError::bad_data(format!(
+                "variant names must be at most {MAX_NAME_LENGTH} characters long"
+            )));
+        }
+        if variant.overrides.len() > MAX_OVERRIDES {
+            return Err(ApiError::bad_data(format!(
+                "variant \"{}\" may have at most {MAX_OVERRIDES} overrides",
+                variant.name
+            )));
+        }
+        for over in &variant.overrides {
+            if over.values.len() > MAX_CONSTRAINT_VALUES
+                || over
+                    .values
+                    .iter()
+                    .any(|v| v.len() > MAX_CONSTRAINT_VALUE_LENGTH)
+            {
+                return Err(ApiError::bad_data(format!(
+                    "an override may have at most {MAX_CONSTRAINT_VALUES} values, each at most \
+                     {MAX_CONSTRAINT_VALUE_LENGTH} bytes long"
+                )));
+            }
+        }
         if let Some(payload) = &variant.payload {
+            if payload.value.len() > MAX_PAYLOAD_LENGTH {
+                return Err(ApiError::bad_data(format!(
+                    "the payload of variant \"{}\" must be at most {MAX_PAYLOAD_LENGTH} bytes long",
+                    variant.name
+                )));
+            }
             if !["string", "json", "csv", "number"].contains(&payload.payload_type.as_str()) {
                 return Err(ApiError::bad_data(format!(
                     "payload \"type\" must be string, json, csv or number. You provided \"{}\".",

@@ -23,6 +23,7 @@ mod fuzz_replay;
 mod helpers;
 mod import_cli;
 mod legacy;
+mod limits;
 mod metadata;
 mod observability;
 mod ofrep;
@@ -139,4 +140,5 @@ behaviour_suite! {
     bad_input::random_input_is_refused_cleanly_and_changes_nothing,
     durability::acknowledged_changes_survive_repeated_sigkills,
     durability::conflicting_updates_of_one_flag_stay_in_order,
+    limits::every_documented_limit_is_enforced,
 }
