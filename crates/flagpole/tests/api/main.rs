@@ -32,6 +32,7 @@ mod packaging;
 mod replicas;
 mod roles;
 mod sdk;
+mod soak;
 mod tokens;
 mod users;
 
@@ -141,4 +142,5 @@ behaviour_suite! {
     durability::acknowledged_changes_survive_repeated_sigkills,
     durability::conflicting_updates_of_one_flag_stay_in_order,
     limits::every_documented_limit_is_enforced,
+    soak::mixed_traffic_stays_flat,
 }
