@@ -32,6 +32,7 @@ mod packaging;
 mod replicas;
 mod roles;
 mod sdk;
+mod secrets;
 mod soak;
 mod tokens;
 mod users;
@@ -143,4 +144,5 @@ behaviour_suite! {
     durability::conflicting_updates_of_one_flag_stay_in_order,
     limits::every_documented_limit_is_enforced,
     soak::mixed_traffic_stays_flat,
+    secrets::secrets_never_reach_the_logs,
 }
