@@ -134,3 +134,54 @@ async fn stalled_clients_cannot_take_every_connection() {
         assert!(closed.is_some());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_lived_streams_outlast_the_header_deadline() {
+    use futures_util::StreamExt;
+    let app = app_with_short_deadlines(64).await;
+    app.create_flag("live").await;
+    let token = app
+        .create_token(
+            serde_json::json!({"tokenName": "s", "type": "client", "environment": "development"}),
+        )
+        .await;
+    let response = app
+        .http
+        .get(app.url("/api/client/streaming"))
+        .header("Authorization", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut stream = response.bytes_stream();
+    let mut text = String::new();
+    while !text.contains("unleash-connected") {
+        text.push_str(&String::from_utf8_lossy(
+            &stream.next().await.unwrap().unwrap(),
+        ));
+    }
+    // Three header deadlines pass with the stream open and quiet; then a change still arrives.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    app.admin(
+        reqwest::Method::POST,
+        "/api/admin/projects/default/features/live/environments/development/on",
+        None,
+    )
+    .await;
+    let update = tokio::time::timeout(Duration::from_secs(3), async {
+        let mut text = String::new();
+        while !text.contains("unleash-updated") {
+            match stream.next().await {
+                Some(Ok(chunk)) => text.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return false,
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(
+        update,
+        Ok(true),
+        "the stream was cut or the update never came"
+    );
+}
