@@ -16,7 +16,7 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, openapi};
+use crate::api::openapi;
 use crate::auth::session::Sessions;
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
@@ -72,7 +72,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     openapi::complete(&mut document);
     routes
         .merge(SwaggerUi::new(openapi::VIEWER_PATH).url(openapi::DOCUMENT_PATH, document))
-        .fallback(api::not_found)
+        .merge(crate::ui::routes())
+        .fallback(crate::ui::not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             telemetry,
