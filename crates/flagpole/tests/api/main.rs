@@ -27,6 +27,7 @@ mod replicas;
 mod roles;
 mod sdk;
 mod tokens;
+mod ui;
 mod users;
 
 /// Instantiates each listed test once per backend: `sqlite::name` and `postgres::name`.
@@ -129,4 +130,10 @@ behaviour_suite! {
     users::user_commands_work_on_the_database,
     users::first_start_creates_an_admin_and_prints_its_password_once,
     roles::every_operation_checks_the_callers_role,
+    ui::every_ui_route_checks_the_callers_session_and_role,
+    ui::forms_show_errors_next_to_fields_and_change_nothing,
+    ui::ui_changes_are_audited_as_the_user,
+    ui::new_secrets_are_shown_once,
+    ui::the_flag_page_charts_sdk_metrics,
+    ui::sign_in_page_and_security_headers,
 }
