@@ -48,6 +48,20 @@ fn type_options() -> Vec<(String, String)> {
 
 // ---------------------------------------------------------------- the list
 
+/// A select of the filter form (its ids differ from the create form's).
+fn filter_select(label: &str, name: &str, options: &[(String, String)], selected: &str) -> Markup {
+    html! {
+        div.field {
+            label for={ "filter-" (name) } { (label) }
+            select id={ "filter-" (name) } name=(name) {
+                @for (value, text) in options {
+                    option value=(value) selected[value == selected] { (text) }
+                }
+            }
+        }
+    }
+}
+
 pub async fn list(State(state): State<AppState>, ui: Ui, RawQuery(raw): RawQuery) -> Page {
     let query = query_fields(raw);
     let snapshot = state.core.fresh().await?;
@@ -148,10 +162,10 @@ fn render_list(
                     label for="q" { "Search" }
                     input id="q" name="q" type="search" value=(query.get("q"));
                 }
-                (select_field("Project", "project", &projects, project, &Errors::none()))
-                (select_field("Type", "type", &types, flag_type, &Errors::none()))
-                (select_field("Tag", "tag", &tag_options, tag, &Errors::none()))
-                (select_field("Stale", "stale", &stale_options, stale, &Errors::none()))
+                (filter_select("Project", "project", &projects, project))
+                (filter_select("Type", "type", &types, flag_type))
+                (filter_select("Tag", "tag", &tag_options, tag))
+                (filter_select("Stale", "stale", &stale_options, stale))
                 button type="submit" { "Apply" }
             }
         }

@@ -440,9 +440,22 @@ impl Errors {
     }
 }
 
-/// Percent-encodes a query value.
+/// What `encode` leaves alone: the characters flag and project names may hold (see
+/// `validate::url_friendly_name`), so that addresses read as the names do.
+const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// Percent-encodes a path segment or query value.
 pub fn encode(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(value, ESCAPED).to_string()
 }
 
 /// A same-site relative path to go back to, or `fallback`: never another site (`//host`,

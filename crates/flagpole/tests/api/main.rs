@@ -136,4 +136,5 @@ behaviour_suite! {
     ui::new_secrets_are_shown_once,
     ui::the_flag_page_charts_sdk_metrics,
     ui::sign_in_page_and_security_headers,
+    ui::the_ui_works_end_to_end_in_chromium,
 }

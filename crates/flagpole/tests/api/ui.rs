@@ -862,3 +862,105 @@ pub async fn sign_in_page_and_security_headers(backend: Backend) {
         .unwrap()
         .contains("max-age=31536000"));
 }
+
+/// Whether node, Chromium and playwright-core (`npm ci` in `e2e/`) are there. With
+/// `FLAGPOLE_REQUIRE_SDKS` set (by `scripts/test.sh`) missing ones fail the test; otherwise it
+/// says it was skipped.
+fn chromium_available(e2e: &std::path::Path) -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let missing: Vec<&str> = [
+        (!node).then_some("node"),
+        (!std::path::Path::new(&chromium).exists()).then_some("chromium"),
+        (!e2e.join("node_modules/playwright-core").exists())
+            .then_some("playwright-core (npm ci in e2e/)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if missing.is_empty() {
+        return Some(chromium);
+    }
+    assert!(
+        std::env::var_os("FLAGPOLE_REQUIRE_SDKS").is_none(),
+        "the browser test is required, but {} is missing",
+        missing.join(", ")
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nskipped: browser test ({} missing; ./scripts/test.sh installs them)\n",
+        missing.join(", ")
+    );
+    None
+}
+
+/// Where screenshots go: `e2e-screenshots/` in the target directory this test was built in.
+fn screenshot_dir(backend: &Backend) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // <target>/debug/deps/api-…
+    let target = exe.ancestors().nth(3).unwrap().to_path_buf();
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres(_) => "postgres",
+    };
+    target.join("e2e-screenshots").join(name)
+}
+
+pub async fn the_ui_works_end_to_end_in_chromium(backend: Backend) {
+    let e2e = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../e2e");
+    let Some(chromium) = chromium_available(&e2e) else {
+        return;
+    };
+    let app = TestApp::spawn(&backend).await;
+    create_user(&app, "ada", "Admin").await;
+    create_user(&app, "vic", "Viewer").await;
+    let shots = screenshot_dir(&backend);
+    let base = app.base.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg("ui.mjs")
+            .current_dir(&e2e)
+            .env("FLAGPOLE_URL", base)
+            .env("ADMIN_USER", "ada")
+            .env("VIEWER_USER", "vic")
+            .env("PASSWORD", PASSWORD)
+            .env("SCREENSHOT_DIR", &shots)
+            .env("CHROMIUM", chromium)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("e2e: all steps passed"), "{stdout}");
+    // What the browser did is in the audit log, as the admin.
+    let events = app
+        .get("/api/admin/search/events?feature=IS:e2e-checkout&limit=50")
+        .await;
+    let events = events["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["type"] == "feature-strategy-add"));
+    assert!(events.iter().all(|e| e["createdBy"] == "ada"), "{events:?}");
+    let (_, flag) = app
+        .admin(
+            Method::GET,
+            "/api/admin/projects/default/features/e2e-checkout",
+            None,
+        )
+        .await;
+    let development = flag["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "development")
+        .unwrap();
+    assert_eq!(development["enabled"], true, "the viewer changed nothing");
+}
