@@ -9,7 +9,8 @@ use flagpole_eval::wire::{Constraint, Dependency, Operator, Payload, Strategy, V
 use maud::{html, Markup};
 
 use super::layout::{
-    button_form, change, checkbox, csrf, error, page, select_field, text_field, time, toggle, Nav,
+    button_form, change, checkbox, checkbox_id, csrf, error, page, select_field, text_field, time,
+    toggle, Nav,
 };
 use super::{
     html as to_html, rejected, safe_next, see_other, Errors, Fields, Page, Posted, Ui, UiError,
@@ -1050,6 +1051,7 @@ fn strategy_from(form: &Fields) -> Result<Strategy, Errors> {
 /// The constraint rows of a form (strategies and segments), one blank row more on request.
 pub(super) fn constraints_fieldset(
     snapshot: &Snapshot,
+    id_prefix: &str,
     input: &Fields,
     errors: &Errors,
     extra: bool,
@@ -1081,12 +1083,12 @@ pub(super) fn constraints_fieldset(
             div.constraint {
                 div.row {
                     div.field {
-                        label for={ "c" (i) "-context" } { "Context field" }
-                        input id={ "c" (i) "-context" } type="text" list="context-names" name=(f("context")) value=(input.get(&f("context")));
+                        label for={ (id_prefix) "c" (i) "-context" } { "Context field" }
+                        input id={ (id_prefix) "c" (i) "-context" } type="text" list="context-names" name=(f("context")) value=(input.get(&f("context")));
                     }
                     div.field {
-                        label for={ "c" (i) "-operator" } { "Operator" }
-                        select id={ "c" (i) "-operator" } name=(f("operator")) {
+                        label for={ (id_prefix) "c" (i) "-operator" } { "Operator" }
+                        select id={ (id_prefix) "c" (i) "-operator" } name=(f("operator")) {
                             @for (value, label) in &operators {
                                 option value=(value) selected[value.as_str() == input.get(&f("operator"))] { (label) }
                             }
@@ -1094,19 +1096,19 @@ pub(super) fn constraints_fieldset(
                     }
                 }
                 div.field {
-                    label for={ "c" (i) "-values" } { "Values, one a line (IN, NOT_IN, STR_*, IN_CIDR)" }
-                    textarea id={ "c" (i) "-values" } name=(f("values")) aria-describedby={ "error-" (f("values")) } { (input.get(&f("values"))) }
+                    label for={ (id_prefix) "c" (i) "-values" } { "Values, one a line (IN, NOT_IN, STR_*, IN_CIDR)" }
+                    textarea id={ (id_prefix) "c" (i) "-values" } name=(f("values")) aria-describedby=[errors.of(&f("values")).map(|_| format!("error-{}", f("values")))] { (input.get(&f("values"))) }
                     (error(errors, &f("values")))
                 }
                 div.field {
-                    label for={ "c" (i) "-value" } { "Value (NUM_*, DATE_*, SEMVER_*, REGEX)" }
-                    input id={ "c" (i) "-value" } type="text" name=(f("value")) value=(input.get(&f("value")));
+                    label for={ (id_prefix) "c" (i) "-value" } { "Value (NUM_*, DATE_*, SEMVER_*, REGEX)" }
+                    input id={ (id_prefix) "c" (i) "-value" } type="text" name=(f("value")) value=(input.get(&f("value")));
                     (error(errors, &f("value")))
                 }
                 div.row {
-                    (checkbox("Case-insensitive", &f("ci"), input.checked(&f("ci"))))
-                    (checkbox("Inverted (NOT)", &f("inverted"), input.checked(&f("inverted"))))
-                    (checkbox("Remove this constraint", &f("remove"), false))
+                    (checkbox_id(&format!("{id_prefix}c{i}-ci"), "Case-insensitive", &f("ci"), input.checked(&f("ci"))))
+                    (checkbox_id(&format!("{id_prefix}c{i}-inverted"), "Inverted (NOT)", &f("inverted"), input.checked(&f("inverted"))))
+                    (checkbox_id(&format!("{id_prefix}c{i}-remove"), "Remove this constraint", &f("remove"), false))
                 }
             }
         }
@@ -1175,7 +1177,7 @@ fn strategy_form(
                 (error(errors, "parameters"))
             }
             (checkbox("Disabled (kept but not evaluated)", "disabled", input.checked("disabled")))
-            (constraints_fieldset(snapshot, input, errors, extra_constraint))
+            (constraints_fieldset(snapshot, "", input, errors, extra_constraint))
             fieldset {
                 legend { "Segments" }
                 @if snapshot.segments.is_empty() { p.muted { "No segments defined." } }

@@ -174,6 +174,19 @@ pub fn text_field(
     required: bool,
 ) -> Markup {
     let id = format!("f-{}", name.replace('.', "-"));
+    text_field_id(&id, label, name, input, errors, kind, required)
+}
+
+/// `text_field` with its own element id, for forms repeated on one page (one per row).
+pub fn text_field_id(
+    id: &str,
+    label: &str,
+    name: &str,
+    input: &Fields,
+    errors: &Errors,
+    kind: &str,
+    required: bool,
+) -> Markup {
     let invalid = errors.of(name).is_some();
     html! {
         div.field {
@@ -209,7 +222,16 @@ pub fn select_field(
 }
 
 pub fn checkbox(label: &str, name: &str, checked: bool) -> Markup {
-    let id = format!("f-{}", name.replace('.', "-"));
+    checkbox_id(
+        &format!("f-{}", name.replace('.', "-")),
+        label,
+        name,
+        checked,
+    )
+}
+
+/// `checkbox` with its own element id, for forms repeated on one page.
+pub fn checkbox_id(id: &str, label: &str, name: &str, checked: bool) -> Markup {
     html! {
         div.check {
             input id=(id) type="checkbox" name=(name) value="on" checked[checked];

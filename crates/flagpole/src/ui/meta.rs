@@ -6,7 +6,10 @@ use axum::extract::{Path, RawQuery, State};
 use maud::{html, Markup};
 
 use super::flags::{constraints_fieldset, constraints_from};
-use super::layout::{button_form, change, checkbox, csrf, error, page, text_field, time, Nav};
+use super::layout::{
+    button_form, change, checkbox, checkbox_id, csrf, error, page, text_field, text_field_id, time,
+    Nav,
+};
 use super::{html as to_html, rejected, see_other, Errors, Fields, Page, Posted, Ui, UiError};
 use crate::app::AppState;
 use crate::auth::policy::Access;
@@ -180,8 +183,8 @@ fn render_projects(snapshot: &Snapshot, ui: &Ui, input: &Fields, errors: &Errors
                                 @if can_edit {
                                     @let values = Fields(vec![("name".into(), p.name.clone()), ("description".into(), p.description.clone().unwrap_or_default())]);
                                     (edit_block(ui, &format!("/projects/{}/edit", super::encode(&p.id)), &p.name, html! {
-                                        (text_field("Name", "name", &values, &Errors::none(), "text", true))
-                                        (text_field("Description", "description", &values, &Errors::none(), "text", false))
+                                        (text_field_id(&format!("{key}-name"), "Name", "name", &values, &Errors::none(), "text", true))
+                                        (text_field_id(&format!("{key}-description"), "Description", "description", &values, &Errors::none(), "text", false))
                                     }, errors, &key))
                                     (button_form(ui, &format!("/projects/{}/delete", super::encode(&p.id)), "Delete", Some("Delete this project?")))
                                     (error(errors, &format!("delete-{key}")))
@@ -316,9 +319,9 @@ fn render_environments(snapshot: &Snapshot, ui: &Ui, input: &Fields, errors: &Er
                                 @if is_admin {
                                     @let values = Fields(vec![("type".into(), e.environment_type.clone()), ("sort_order".into(), e.sort_order.to_string())]);
                                     (edit_block(ui, &format!("/environments/{}/edit", super::encode(&e.name)), &e.name, html! {
-                                        (text_field("Type", "type", &values, &Errors::none(), "text", true))
-                                        (text_field("Sort order", "sort_order", &values, &Errors::none(), "number", false))
-                                        (checkbox("Enabled", "enabled", e.enabled))
+                                        (text_field_id(&format!("{key}-type"), "Type", "type", &values, &Errors::none(), "text", true))
+                                        (text_field_id(&format!("{key}-sort_order"), "Sort order", "sort_order", &values, &Errors::none(), "number", false))
+                                        (checkbox_id(&format!("{key}-enabled"), "Enabled", "enabled", e.enabled))
                                     }, errors, &key))
                                     (button_form(ui, &format!("/environments/{}/delete", super::encode(&e.name)), "Delete", Some("Delete this environment and every flag's state in it?")))
                                     (error(errors, &format!("delete-{key}")))
@@ -502,9 +505,9 @@ fn render_segments(
                             form method="post" action={ "/segments/" (s.id) "/edit" } {
                                 (csrf(ui))
                                 (error(row_errors, ""))
-                                (text_field("Name", "name", &values, row_errors, "text", true))
-                                (text_field("Description", "description", &values, row_errors, "text", false))
-                                (constraints_fieldset(snapshot, &values, row_errors, own && adding))
+                                (text_field_id(&format!("seg-{}-name", s.id), "Name", "name", &values, row_errors, "text", true))
+                                (text_field_id(&format!("seg-{}-description", s.id), "Description", "description", &values, row_errors, "text", false))
+                                (constraints_fieldset(snapshot, &format!("seg-{}-", s.id), &values, row_errors, own && adding))
                                 button type="submit" name="action" value="save" { "Save segment" }
                             }
                         }
@@ -525,7 +528,7 @@ fn render_segments(
                     (error(create_errors, ""))
                     (text_field("Name", "name", &create_input, create_errors, "text", true))
                     (text_field("Description", "description", &create_input, create_errors, "text", false))
-                    (constraints_fieldset(snapshot, &create_input, create_errors, editing.is_none() && adding))
+                    (constraints_fieldset(snapshot, "", &create_input, create_errors, editing.is_none() && adding))
                     button type="submit" name="action" value="save" { "Create segment" }
                 }
             }
@@ -641,9 +644,9 @@ fn render_context(snapshot: &Snapshot, ui: &Ui, input: &Fields, errors: &Errors)
                                 @if can_edit {
                                     @let values = Fields(vec![("description".into(), f.description.clone().unwrap_or_default()), ("legal_values".into(), legal.clone())]);
                                     (edit_block(ui, &format!("/context/{}/edit", super::encode(&f.name)), &f.name, html! {
-                                        (text_field("Description", "description", &values, &Errors::none(), "text", false))
-                                        (text_field("Legal values (comma-separated)", "legal_values", &values, &Errors::none(), "text", false))
-                                        (checkbox("Usable for stickiness", "stickiness", f.stickiness))
+                                        (text_field_id(&format!("{key}-description"), "Description", "description", &values, &Errors::none(), "text", false))
+                                        (text_field_id(&format!("{key}-legal_values"), "Legal values (comma-separated)", "legal_values", &values, &Errors::none(), "text", false))
+                                        (checkbox_id(&format!("{key}-stickiness"), "Usable for stickiness", "stickiness", f.stickiness))
                                     }, errors, &key))
                                     (button_form(ui, &format!("/context/{}/delete", super::encode(&f.name)), "Delete", Some("Delete this context field?")))
                                 }
@@ -783,7 +786,7 @@ fn render_tag_types(snapshot: &Snapshot, ui: &Ui, input: &Fields, errors: &Error
                                 @if can_edit {
                                     @let values = Fields(vec![("description".into(), t.description.clone().unwrap_or_default())]);
                                     (edit_block(ui, &format!("/tags/{}/edit", super::encode(&t.name)), &t.name, html! {
-                                        (text_field("Description", "description", &values, &Errors::none(), "text", false))
+                                        (text_field_id(&format!("{key}-description"), "Description", "description", &values, &Errors::none(), "text", false))
                                     }, errors, &key))
                                     (button_form(ui, &format!("/tags/{}/delete", super::encode(&t.name)), "Delete", Some("Delete this tag type?")))
                                 }
