@@ -310,6 +310,24 @@ fn render_profile(
                 button type="submit" { "Create personal access token" }
             }
         }
+        section aria-labelledby="password" {
+            h2 id="password" { "Change your password" }
+            p.muted { "This signs you out everywhere; sign in again with the new password." }
+            form method="post" action="/profile/password" {
+                (csrf(ui))
+                div.field {
+                    label for="f-old_password" { "Current password" }
+                    input id="f-old_password" type="password" name="old_password" autocomplete="current-password" required;
+                    (error(errors, "old_password"))
+                }
+                div.field {
+                    label for="f-new_password" { "New password" }
+                    input id="f-new_password" type="password" name="new_password" autocomplete="new-password" required;
+                    (error(errors, "new_password"))
+                }
+                button type="submit" { "Change password" }
+            }
+        }
     };
     page(ui, "Your profile", Nav::Profile, content)
 }
@@ -364,6 +382,39 @@ pub async fn pat_create(State(state): State<AppState>, headers: HeaderMap, poste
         }
     }
     rejected(render_profile(&state, &ui, None, &form, &errors))
+}
+
+/// Changing one's password ends every session of the user (this one too), so the answer leads
+/// to the sign-in page.
+pub async fn password_change(State(state): State<AppState>, posted: Posted) -> Page {
+    let Posted { ui, form } = posted;
+    let result = users::change_own_password(
+        &state.core,
+        &ui.session.user,
+        form.get("old_password").to_owned(),
+        form.get("new_password").to_owned(),
+    )
+    .await;
+    match result {
+        Ok(()) => see_other("/login"),
+        Err(error) => {
+            let mut errors = Errors::from_error(error, &[], "")?;
+            for (field, message) in errors.0.iter_mut() {
+                *field = if message.contains("current password") {
+                    "old_password".into()
+                } else {
+                    "new_password".into()
+                };
+            }
+            rejected(render_profile(
+                &state,
+                &ui,
+                None,
+                &Fields::default(),
+                &errors,
+            ))
+        }
+    }
 }
 
 pub async fn pat_delete(

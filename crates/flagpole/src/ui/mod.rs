@@ -89,6 +89,7 @@ ui_routes! {
     get "/profile" OWN => admin::profile;
     post "/profile/tokens" OWN => admin::pat_create;
     post "/profile/tokens/{id}/delete" OWN => admin::pat_delete;
+    post "/profile/password" OWN => admin::password_change;
     get "/users" ADMIN => admin::users;
     post "/users" ADMIN => admin::user_create;
     post "/users/{id}/role" ADMIN => admin::user_role;

@@ -142,6 +142,7 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Option<Access>> {
         ("get", "/profile", Some(OwnAccount)),
         ("post", "/profile/tokens", Some(OwnAccount)),
         ("post", "/profile/tokens/{id}/delete", Some(OwnAccount)),
+        ("post", "/profile/password", Some(OwnAccount)),
         ("get", "/users", admin),
         ("post", "/users", admin),
         ("post", "/users/{id}/role", admin),
@@ -678,6 +679,42 @@ pub async fn new_secrets_are_shown_once(backend: Backend) {
     assert!(shown.body.contains("user:"), "{}", shown.body);
     let again = page(&app, &admin, "/profile").await;
     assert!(!again.body.contains(r#"id="new-secret""#));
+
+    // A wrong current password is shown next to its field, and the session lives on.
+    let answer = post(
+        &app,
+        &admin,
+        "/profile/password",
+        &[
+            ("old_password", "Not-It-At-All-1"),
+            ("new_password", "Brand-New-Pass-9"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer.body.contains(r#"id="error-old_password""#),
+        "{}",
+        answer.body
+    );
+    let answer = post(
+        &app,
+        &admin,
+        "/profile/password",
+        &[
+            ("old_password", PASSWORD),
+            ("new_password", "Brand-New-Pass-9"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location, "/login");
+    let after = page(&app, &admin, "/profile").await;
+    assert_eq!(
+        after.status,
+        StatusCode::SEE_OTHER,
+        "the password change ended the session"
+    );
 }
 
 pub async fn the_flag_page_charts_sdk_metrics(backend: Backend) {
