@@ -450,6 +450,15 @@ async fn render_show(
                                     @if let Some(id) = &strategy.id {
                                         a href={ (env_path) "/strategies/" (super::encode(id)) } { "Edit" } " "
                                         (button_form(ui, &format!("{env_path}/strategies/{}/delete", super::encode(id)), "Delete", Some("Delete this strategy?")))
+                                        @if state_in.strategies.len() > 1 {
+                                            " "
+                                            form.inline method="post" action={ (env_path) "/strategies/" (super::encode(id)) "/move" } {
+                                                (csrf(ui))
+                                                button.secondary type="submit" name="direction" value="up" aria-label="Evaluate earlier" { "↑" }
+                                                " "
+                                                button.secondary type="submit" name="direction" value="down" aria-label="Evaluate later" { "↓" }
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -1446,6 +1455,46 @@ pub async fn strategy_delete(
         &id,
     )
     .await?;
+    see_other(&flag_path(&project, &name))
+}
+
+/// Moves a strategy one place earlier or later: the order in which SDKs evaluate them.
+pub async fn strategy_move(
+    State(state): State<AppState>,
+    Path((project, name, environment, id)): Path<(String, String, String, String)>,
+    posted: Posted,
+) -> Page {
+    let snapshot = state.core.fresh().await?;
+    let flag = features::find(&snapshot, &project, &name)?;
+    let mut ids: Vec<String> = flag
+        .value
+        .environment(&environment)
+        .strategies
+        .iter()
+        .filter_map(|s| s.id.clone())
+        .collect();
+    let Some(position) = ids.iter().position(|s| *s == id) else {
+        return Err(UiError(ApiError::not_found(format!(
+            "Could not find strategy with id {id}"
+        ))));
+    };
+    let target = match posted.form.get("direction") {
+        "up" => position.checked_sub(1),
+        _ => Some(position + 1).filter(|p| *p < ids.len()),
+    };
+    if let Some(target) = target {
+        ids.swap(position, target);
+        let orders = ids.into_iter().zip(0..).collect();
+        strategies::set_sort_order(
+            &state.core,
+            &posted.ui.actor(),
+            &project,
+            &name,
+            &environment,
+            orders,
+        )
+        .await?;
+    }
     see_other(&flag_path(&project, &name))
 }
 

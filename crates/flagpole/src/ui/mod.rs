@@ -76,6 +76,7 @@ ui_routes! {
     get "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}" EDIT => flags::strategy_edit;
     post "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}" EDIT => flags::strategy_update;
     post "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}/delete" EDIT => flags::strategy_delete;
+    post "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}/move" EDIT => flags::strategy_move;
     post "/projects/{project}/flags/{name}/environments/{env}/variants" EDIT => flags::variants;
     post "/projects/{project}/flags/{name}/tags" EDIT => flags::tags;
     post "/projects/{project}/flags/{name}/dependencies" EDIT => flags::dependencies;

@@ -123,6 +123,11 @@ fn expected_access() -> BTreeMap<(&'static str, &'static str), Option<Access>> {
         ),
         (
             "post",
+            "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}/move",
+            edit,
+        ),
+        (
+            "post",
             "/projects/{project}/flags/{name}/environments/{env}/variants",
             edit,
         ),
@@ -250,10 +255,26 @@ pub async fn every_ui_route_checks_the_callers_session_and_role(backend: Backend
         .iter()
         .map(|r| ((r.method, r.path), r.access))
         .collect();
-    assert_eq!(
-        table,
-        expected_access(),
-        "the UI route table and this test's expectations differ: decide who may use each route"
+    let expected = expected_access();
+    let differences: Vec<String> = table
+        .keys()
+        .chain(expected.keys())
+        .filter(|key| table.get(*key) != expected.get(*key))
+        .map(|key| {
+            format!(
+                "{} {}: table {:?}, test {:?}",
+                key.0,
+                key.1,
+                table.get(key),
+                expected.get(key)
+            )
+        })
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "the UI route table and this test's expectations differ; decide who may use each \
+         route:\n{}",
+        differences.join("\n")
     );
 
     // Fixtures every route can act on.
@@ -536,6 +557,31 @@ pub async fn forms_show_errors_next_to_fields_and_change_nothing(backend: Backen
     assert_eq!(constraints[1]["value"], "1.2.0");
     assert_eq!(constraints[1]["inverted"], true);
     assert_eq!(strategies[0]["parameters"]["rollout"], "25");
+
+    // A second strategy moved up comes first.
+    let second = app
+        .post(
+            "/api/admin/projects/default/features/Demo/environments/development/strategies",
+            json!({"name": "default"}),
+        )
+        .await;
+    let id = second["id"].as_str().unwrap();
+    let answer = post(
+        &app,
+        &editor,
+        &format!("/projects/default/flags/Demo/environments/development/strategies/{id}/move"),
+        &[("direction", "up")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let (_, strategies) = app
+        .admin(
+            Method::GET,
+            "/api/admin/projects/default/features/Demo/environments/development/strategies",
+            None,
+        )
+        .await;
+    assert_eq!(strategies[0]["id"], id);
 }
 
 pub async fn ui_changes_are_audited_as_the_user(backend: Backend) {
