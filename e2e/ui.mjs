@@ -63,8 +63,11 @@ try {
   await page.locator('#c0-values').fill('alice\nbob');
   await page.getByLabel('Case-insensitive').check();
   await shot('strategy-form');
-  await page.getByRole('button', { name: 'Save strategy' }).click();
-  await page.waitForURL(/\/flags\/e2e-checkout$/);
+  // Enter in a field saves (the form's first button is Save, not "Add another constraint").
+  await Promise.all([
+    page.waitForURL(/\/flags\/e2e-checkout$/),
+    page.getByLabel('Rollout percentage (0–100)').press('Enter'),
+  ]);
   const body = await page.textContent('body');
   check(body.includes('userId IN (case-insensitive) alice, bob'), 'the constraint is listed');
   check(body.includes('rollout=50'), 'the rollout is listed');

@@ -1121,7 +1121,6 @@ pub(super) fn constraints_fieldset(
                 }
             }
         }
-        button.secondary type="submit" name="action" value="add-constraint" { "Add another constraint" }
     }
     }
 }
@@ -1223,10 +1222,12 @@ fn strategy_form(
                         }
                     }
                 }
-                button.secondary type="submit" name="action" value="add-variant" { "Add a variant" }
             }
             div.row {
+                // Save comes first among the form's buttons: Enter in a field presses the first.
                 button type="submit" name="action" value="save" { "Save strategy" }
+                button.secondary type="submit" name="action" value="add-constraint" { "Add another constraint" }
+                button.secondary type="submit" name="action" value="add-variant" { "Add a variant" }
                 a href=(back) { "Cancel" }
             }
         }

@@ -509,6 +509,7 @@ fn render_segments(
                                 (text_field_id(&format!("seg-{}-description", s.id), "Description", "description", &values, row_errors, "text", false))
                                 (constraints_fieldset(snapshot, &format!("seg-{}-", s.id), &values, row_errors, own && adding))
                                 button type="submit" name="action" value="save" { "Save segment" }
+                    " " button.secondary type="submit" name="action" value="add-constraint" { "Add another constraint" }
                             }
                         }
                         (button_form(ui, &format!("/segments/{}/delete", s.id), "Delete", Some("Delete this segment?")))
@@ -530,6 +531,7 @@ fn render_segments(
                     (text_field("Description", "description", &create_input, create_errors, "text", false))
                     (constraints_fieldset(snapshot, "", &create_input, create_errors, editing.is_none() && adding))
                     button type="submit" name="action" value="save" { "Create segment" }
+                    " " button.secondary type="submit" name="action" value="add-constraint" { "Add another constraint" }
                 }
             }
         }
