@@ -137,4 +137,5 @@ behaviour_suite! {
     ui::the_flag_page_charts_sdk_metrics,
     ui::sign_in_page_and_security_headers,
     ui::the_ui_works_end_to_end_in_chromium,
+    ui::users_and_metadata_are_managed_in_the_ui,
 }

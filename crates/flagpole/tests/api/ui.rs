@@ -1047,3 +1047,128 @@ pub async fn the_ui_works_end_to_end_in_chromium(backend: Backend) {
         .unwrap();
     assert_eq!(development["enabled"], true, "the viewer changed nothing");
 }
+
+pub async fn users_and_metadata_are_managed_in_the_ui(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    create_user(&app, "ada", "Admin").await;
+    let admin = sign_in(&app, "ada").await;
+
+    // A user created in the UI signs in with the password given there.
+    let answer = post(
+        &app,
+        &admin,
+        "/users",
+        &[
+            ("username", "newbie"),
+            ("role", "Editor"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let newbie = sign_in(&app, "newbie").await;
+    let profile = page(&app, &newbie, "/profile").await;
+    assert!(profile.body.contains("Editor"));
+    // The same name again is refused next to the field, without echoing the password.
+    let answer = post(
+        &app,
+        &admin,
+        "/users",
+        &[
+            ("username", "NEWBIE"),
+            ("role", "Viewer"),
+            ("password", "Another-Pass-77"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer.body.contains(r#"id="error-username""#),
+        "{}",
+        answer.body
+    );
+    assert!(!answer.body.contains("Another-Pass-77"));
+    let users = app.get("/api/admin/user-admin").await;
+    let id = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "newbie")
+        .unwrap()["id"]
+        .to_string();
+    let answer = post(
+        &app,
+        &admin,
+        &format!("/users/{id}/role"),
+        &[("role", "Viewer")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let answer = post(&app, &admin, &format!("/users/{id}/delete"), &[]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let gone = page(&app, &newbie, "/").await;
+    assert_eq!(
+        gone.status,
+        StatusCode::SEE_OTHER,
+        "deleting a user ends their session"
+    );
+    let events = app
+        .get("/api/admin/search/events?createdBy=ada&limit=50")
+        .await;
+    let types: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for expected in ["user-created", "user-updated", "user-deleted"] {
+        assert!(types.contains(&expected), "{types:?}");
+    }
+
+    // Each metadata page creates, and refuses a duplicate next to the name field.
+    for (path, fields, field) in [
+        ("/projects", vec![("id", "web"), ("name", "Web")], "id"),
+        (
+            "/environments",
+            vec![("name", "staging"), ("type", "staging")],
+            "name",
+        ),
+        (
+            "/segments",
+            vec![("name", "beta-users"), ("action", "save")],
+            "name",
+        ),
+        (
+            "/context",
+            vec![("name", "region"), ("legal_values", "eu, us")],
+            "name",
+        ),
+        ("/tags", vec![("name", "team")], "name"),
+    ] {
+        let answer = post(&app, &admin, path, &fields).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::SEE_OTHER,
+            "{path}: {}",
+            answer.body
+        );
+        let before = app.event_count().await;
+        let answer = post(&app, &admin, path, &fields).await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(
+            answer.body.contains(&format!(r#"id="error-{field}""#)),
+            "{path}: {}",
+            answer.body
+        );
+        assert_eq!(app.event_count().await, before, "{path}: nothing changed");
+    }
+    let context = app.get("/api/admin/context/region").await;
+    assert_eq!(context["legalValues"][1]["value"], "us");
+    assert_eq!(
+        app.get("/api/admin/projects").await["projects"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
