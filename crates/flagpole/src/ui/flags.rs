@@ -24,14 +24,6 @@ use crate::error::ApiError;
 use crate::snapshot::Snapshot;
 use crate::store::EventQuery;
 
-fn query_fields(raw: Option<String>) -> Fields {
-    Fields(
-        form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
-    )
-}
-
 pub fn flag_path(project: &str, name: &str) -> String {
     format!(
         "/projects/{}/flags/{}",
@@ -64,7 +56,7 @@ fn filter_select(label: &str, name: &str, options: &[(String, String)], selected
 }
 
 pub async fn list(State(state): State<AppState>, ui: Ui, RawQuery(raw): RawQuery) -> Page {
-    let query = query_fields(raw);
+    let query = Fields::from_query(raw);
     let snapshot = state.core.fresh().await?;
     Ok(to_html(render_list(
         &snapshot,
@@ -304,7 +296,7 @@ pub async fn show(
     RawQuery(raw): RawQuery,
     ui: Ui,
 ) -> Page {
-    let query = query_fields(raw);
+    let query = Fields::from_query(raw);
     Ok(to_html(
         render_show(
             &state,
@@ -466,9 +458,9 @@ async fn render_show(
                     }
                     @if can_edit {
                         p { a href={ (env_path) "/strategies/new" } { "Add strategy in " (environment.name) } }
-                        details {
+                        details open[errors.of(&format!("variants.{}", environment.name)).is_some()] {
                             summary { "Flag variants in " (environment.name) " (" (state_in.variants.len()) ")" }
-                            (variants_form(ui, &format!("{env_path}/variants"), &environment.name, &state_in.variants, input, errors))
+                            (variants_form(ui, &format!("{env_path}/variants"), &environment.name, &state_in.variants, errors))
                         }
                     } @else if !state_in.variants.is_empty() {
                         p { "Variants: " @for v in &state_in.variants { span.tag { (v.name) } } }
@@ -660,7 +652,6 @@ fn variants_form(
     action: &str,
     environment: &str,
     variants: &[Variant],
-    input: &Fields,
     errors: &Errors,
 ) -> Markup {
     let key = format!("variants.{environment}");
@@ -681,7 +672,6 @@ fn variants_form(
         })
         .chain(std::iter::once(Default::default()))
         .collect();
-    let _ = input;
     html! {
         form method="post" action=(action) {
             (csrf(ui))

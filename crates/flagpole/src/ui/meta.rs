@@ -23,14 +23,6 @@ use crate::error::ApiError;
 use crate::snapshot::Snapshot;
 use crate::store::EventQuery;
 
-fn query_fields(raw: Option<String>) -> Fields {
-    Fields(
-        form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
-    )
-}
-
 fn list_of(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
@@ -44,7 +36,7 @@ fn list_of(text: &str) -> Vec<String> {
 const PAGE_SIZE: i64 = 50;
 
 pub async fn events(State(state): State<AppState>, ui: Ui, RawQuery(raw): RawQuery) -> Page {
-    let query = query_fields(raw);
+    let query = Fields::from_query(raw);
     let offset = query.get("offset").parse::<i64>().unwrap_or(0).max(0);
     let search = EventQuery {
         event_types: list_of(query.get("type")),

@@ -351,6 +351,15 @@ impl Fields {
         ))
     }
 
+    /// The parameters of a query string.
+    pub fn from_query(raw: Option<String>) -> Fields {
+        Fields(
+            form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
     /// The field's value as sent ("" when absent).
     pub fn get(&self, name: &str) -> &str {
         self.0
