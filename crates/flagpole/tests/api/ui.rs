@@ -1172,3 +1172,138 @@ pub async fn users_and_metadata_are_managed_in_the_ui(backend: Backend) {
         2
     );
 }
+
+pub async fn flag_page_forms_change_the_flag(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    create_user(&app, "ed", "Editor").await;
+    let editor = sign_in(&app, "ed").await;
+    app.create_flag("Demo").await;
+    app.create_flag("Parent").await;
+    app.post("/api/admin/tag-types", json!({"name": "team"}))
+        .await;
+    let base = "/projects/default/flags/Demo";
+
+    let answer = post(
+        &app,
+        &editor,
+        &format!("{base}/settings"),
+        &[
+            ("description", "Checkout flow"),
+            ("type", "experiment"),
+            ("stale", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let answer = post(
+        &app,
+        &editor,
+        &format!("{base}/tags"),
+        &[
+            ("action", "add"),
+            ("tag_type", "team"),
+            ("value", "payments"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let answer = post(
+        &app,
+        &editor,
+        &format!("{base}/dependencies"),
+        &[("action", "add"), ("parent", "Parent")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let answer = post(
+        &app,
+        &editor,
+        &format!("{base}/environments/production/variants"),
+        &[
+            ("rows", "3"),
+            ("v0.name", "blue"),
+            ("v1.name", "green"),
+            ("v1.payload_type", "string"),
+            ("v1.payload", "hi"),
+            ("v2.name", ""),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let flag = app.get("/api/admin/projects/default/features/Demo").await;
+    assert_eq!(flag["description"], "Checkout flow");
+    assert_eq!(flag["type"], "experiment");
+    assert_eq!(flag["stale"], true);
+    assert_eq!(flag["tags"], json!([{"type": "team", "value": "payments"}]));
+    assert_eq!(flag["dependencies"][0]["feature"], "Parent");
+    let production = flag["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "production")
+        .unwrap();
+    let variants = production["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    assert_eq!(
+        variants[0]["weight"].as_i64().unwrap() + variants[1]["weight"].as_i64().unwrap(),
+        1000
+    );
+    assert_eq!(
+        variants[1]["payload"],
+        json!({"type": "string", "value": "hi"})
+    );
+
+    // The list filters by tag and staleness.
+    let list = page(&app, &editor, "/?tag=team%3Apayments&stale=stale").await;
+    assert!(
+        list.body.contains(">Demo<") && !list.body.contains(">Parent<"),
+        "{}",
+        list.body
+    );
+    // A flag cannot depend on itself: the error is shown, nothing changes.
+    let before = app.event_count().await;
+    let answer = post(
+        &app,
+        &editor,
+        "/projects/default/flags/Parent/dependencies",
+        &[("action", "add"), ("parent", "Parent")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer.body.contains(r#"id="error-parent""#),
+        "{}",
+        answer.body
+    );
+    assert_eq!(app.event_count().await, before);
+
+    // Tags and dependencies come off again; the flag is archived and revived.
+    post(
+        &app,
+        &editor,
+        &format!("{base}/tags"),
+        &[
+            ("action", "remove"),
+            ("tag_type", "team"),
+            ("value", "payments"),
+        ],
+    )
+    .await;
+    post(
+        &app,
+        &editor,
+        &format!("{base}/dependencies"),
+        &[("action", "remove"), ("parent", "Parent")],
+    )
+    .await;
+    let answer = post(&app, &editor, &format!("{base}/archive"), &[]).await;
+    assert_eq!(answer.location, "/archive");
+    let archive = page(&app, &editor, "/archive").await;
+    assert!(archive.body.contains("Demo"));
+    let answer = post(&app, &editor, "/archive/Demo/revive", &[]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let flag = app.get("/api/admin/projects/default/features/Demo").await;
+    assert_eq!(flag["tags"], json!([]));
+    assert_eq!(flag["dependencies"], json!([]));
+    assert_eq!(flag["archived"], false);
+}
