@@ -16,6 +16,7 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::fast_path::SdkFastPath;
 use crate::api::openapi;
 use crate::auth::session::Sessions;
 use crate::auth::token::{Secret, TokenType};
@@ -116,7 +117,8 @@ pub fn loggable_path(path: &str) -> String {
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
-    router: Router,
+    /// The router behind the SDK polling fast path.
+    service: SdkFastPath<Router>,
     sync_interval: Duration,
     metrics_interval: Duration,
     database_url: String,
@@ -188,7 +190,7 @@ impl Server {
         }));
         Ok(Server {
             listener,
-            router: router(state, serve.max_body_bytes),
+            service: SdkFastPath::new(router(state.clone(), serve.max_body_bytes), state),
             sync_interval: Duration::from_millis(serve.sync_interval_ms.max(10)),
             metrics_interval: Duration::from_millis(serve.metrics_flush_interval_ms.max(10)),
             database_url: url,
@@ -224,9 +226,9 @@ impl Server {
             self.metrics_interval,
             self.shutdown_sender.subscribe(),
         ));
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let service = axum::ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(self.service);
         let shutdown_sender = self.shutdown_sender;
         let shutdown = async move {
             shutdown.await;
