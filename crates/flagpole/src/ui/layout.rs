@@ -116,6 +116,7 @@ pub fn page(ui: &Ui, title: &str, active: Nav, content: Markup) -> Markup {
         html lang="en" {
             (head(title))
             body {
+                a.skip href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/" { "Flagpole" }
                     nav.menu aria-label="Main" {
@@ -141,7 +142,7 @@ pub fn page(ui: &Ui, title: &str, active: Nav, content: Markup) -> Markup {
                         }
                     }
                 }
-                main {
+                main id="main" tabindex="-1" {
                     h1 { (title) }
                     (content)
                 }
