@@ -139,4 +139,5 @@ behaviour_suite! {
     ui::the_ui_works_end_to_end_in_chromium,
     ui::users_and_metadata_are_managed_in_the_ui,
     ui::flag_page_forms_change_the_flag,
+    ui::editors_cannot_create_or_revoke_admin_tokens,
 }

@@ -1173,6 +1173,60 @@ pub async fn users_and_metadata_are_managed_in_the_ui(backend: Backend) {
     );
 }
 
+pub async fn editors_cannot_create_or_revoke_admin_tokens(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    create_user(&app, "ed", "Editor").await;
+    let editor = sign_in(&app, "ed").await;
+    let before = app.event_count().await;
+    let answer = post(
+        &app,
+        &editor,
+        "/admin/api-tokens",
+        &[("name", "sneaky"), ("type", "admin")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        answer.body.contains(r#"id="error-type""#),
+        "{}",
+        answer.body
+    );
+    let digest = flagpole::auth::token::Secret::new(ADMIN_TOKEN).digest();
+    let answer = post(
+        &app,
+        &editor,
+        "/admin/api-tokens/revoke",
+        &[("token", &digest)],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.event_count().await, before, "nothing changed");
+    // Editors do not see admin tokens at all.
+    let list = page(&app, &editor, "/admin/api-tokens").await;
+    assert!(!list.body.contains("init-admin") && !list.body.contains(&digest));
+    // They manage client tokens.
+    let answer = post(
+        &app,
+        &editor,
+        "/admin/api-tokens",
+        &[
+            ("name", "sdk"),
+            ("type", "client"),
+            ("environment", "development"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let tokens = app.get("/api/admin/api-tokens").await;
+    let sdk = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tokenName"] == "sdk")
+        .unwrap();
+    assert_eq!(sdk["type"], "client");
+}
+
 pub async fn flag_page_forms_change_the_flag(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     create_user(&app, "ed", "Editor").await;
