@@ -26,6 +26,11 @@ if command -v npm >/dev/null && command -v python3 >/dev/null; then
   fi
   sdk-tests/.venv/bin/pip install --quiet --disable-pip-version-check -r sdk-tests/requirements.txt
   export FLAGPOLE_REQUIRE_SDKS=1
+  # The browser test is required in CI and wherever Chromium is installed; elsewhere (no root
+  # to install it) it says it was skipped.
+  if [ -n "${CI:-}" ] || command -v chromium >/dev/null; then
+    export FLAGPOLE_REQUIRE_BROWSER=1
+  fi
 elif [ -n "${CI:-}" ]; then
   echo "CI needs npm and python3 for the SDK tests" >&2
   exit 1

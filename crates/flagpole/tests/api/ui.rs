@@ -947,8 +947,8 @@ pub async fn sign_in_page_and_security_headers(backend: Backend) {
 }
 
 /// Whether node, Chromium and playwright-core (`npm ci` in `e2e/`) are there. With
-/// `FLAGPOLE_REQUIRE_SDKS` set (by `scripts/test.sh`) missing ones fail the test; otherwise it
-/// says it was skipped.
+/// `FLAGPOLE_REQUIRE_BROWSER` set (by `scripts/test.sh` in CI, or where Chromium is installed)
+/// missing ones fail the test; otherwise it says it was skipped.
 fn chromium_available(e2e: &std::path::Path) -> Option<String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let node = std::process::Command::new("node")
@@ -968,7 +968,7 @@ fn chromium_available(e2e: &std::path::Path) -> Option<String> {
         return Some(chromium);
     }
     assert!(
-        std::env::var_os("FLAGPOLE_REQUIRE_SDKS").is_none(),
+        std::env::var_os("FLAGPOLE_REQUIRE_BROWSER").is_none(),
         "the browser test is required, but {} is missing",
         missing.join(", ")
     );
