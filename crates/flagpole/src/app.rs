@@ -16,7 +16,8 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, openapi};
+use crate::api::fast_path::SdkFastPath;
+use crate::api::openapi;
 use crate::auth::session::Sessions;
 use crate::auth::token::{Secret, TokenType};
 use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
@@ -73,7 +74,8 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     openapi::complete(&mut document);
     routes
         .merge(SwaggerUi::new(openapi::VIEWER_PATH).url(openapi::DOCUMENT_PATH, document))
-        .fallback(api::not_found)
+        .merge(crate::ui::routes())
+        .fallback(crate::ui::not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             telemetry,
@@ -116,7 +118,8 @@ pub fn loggable_path(path: &str) -> String {
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
-    router: Router,
+    /// The router behind the SDK polling fast path.
+    service: SdkFastPath<Router>,
     limits: Limits,
     sync_interval: Duration,
     metrics_interval: Duration,
@@ -188,12 +191,12 @@ impl Server {
             }),
         }));
         let limits = Limits::new(&serve.connections, serve.max_body_bytes);
-        let router = router(state, serve.max_body_bytes).layer(
+        let router = router(state.clone(), serve.max_body_bytes).layer(
             axum::middleware::from_fn_with_state(limits, crate::connections::read_body_in_time),
         );
         Ok(Server {
             listener,
-            router,
+            service: SdkFastPath::new(router, state),
             limits,
             sync_interval: Duration::from_millis(serve.sync_interval_ms.max(10)),
             metrics_interval: Duration::from_millis(serve.metrics_flush_interval_ms.max(10)),
@@ -236,7 +239,7 @@ impl Server {
             // Streams end first; otherwise graceful shutdown would wait for them forever.
             let _ = shutdown_sender.send(true);
         };
-        crate::connections::serve(self.listener, self.router, self.limits, shutdown).await;
+        crate::connections::serve(self.listener, self.service, self.limits, shutdown).await;
         sync.abort();
         // The flush task stops between writes (never in the middle of one), then the last
         // buffered metrics are written.

@@ -238,9 +238,16 @@ impl Payload {
 
 /// Values derived from one snapshot (serialised payloads, compiled engines), built on first use
 /// and kept until a newer snapshot is asked for.
+///
+/// At most `MAX_CACHED_KEYS` values are kept per snapshot: keys come from request filters
+/// (`namePrefix`, `tag`), so a caller inventing a new filter on every request must not grow
+/// memory without bound. Past the cap, values are built per request and dropped.
 pub struct SnapshotCache<K, V> {
     entries: Mutex<(i64, HashMap<K, Arc<V>>)>,
 }
+
+/// Values kept per snapshot in a `SnapshotCache`; far more scopes than real SDK fleets use.
+pub const MAX_CACHED_KEYS: usize = 1024;
 
 impl<K, V> Default for SnapshotCache<K, V> {
     fn default() -> Self {
@@ -266,7 +273,7 @@ impl<K: std::hash::Hash + Eq + Clone, V> SnapshotCache<K, V> {
         if entries.0 < revision {
             *entries = (revision, HashMap::new());
         }
-        if entries.0 == revision {
+        if entries.0 == revision && entries.1.len() < MAX_CACHED_KEYS {
             entries.1.insert(key.clone(), Arc::clone(&value));
         }
         value
@@ -302,5 +309,31 @@ impl EngineCache {
             }
             engine
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_cache_keeps_a_bounded_number_of_keys() {
+        let cache: SnapshotCache<String, usize> = SnapshotCache::default();
+        for i in 0..MAX_CACHED_KEYS * 2 {
+            let value = cache.get_or_build(1, &format!("prefix-{i}"), || i);
+            assert_eq!(
+                *value, i,
+                "past the cap values are still built and returned"
+            );
+        }
+        let kept = cache.entries.lock().unwrap().1.len();
+        assert_eq!(kept, MAX_CACHED_KEYS);
+        // A cached key is served without building again.
+        let hit = cache.get_or_build(1, &"prefix-0".to_owned(), || usize::MAX);
+        assert_eq!(*hit, 0);
+        // A newer snapshot starts afresh.
+        let fresh = cache.get_or_build(2, &"prefix-0".to_owned(), || 7);
+        assert_eq!(*fresh, 7);
+        assert_eq!(cache.entries.lock().unwrap().1.len(), 1);
     }
 }

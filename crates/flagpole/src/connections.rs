@@ -4,6 +4,7 @@
 //! connections (the rest wait in the kernel's listen queue). Graceful shutdown and
 //! `ConnectInfo<SocketAddr>` work as with `axum::serve`.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +14,6 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use http_body::Body as _;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -78,17 +78,21 @@ pub async fn read_body_in_time(
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests finish
+/// Serves `service` (the router) on `listener` until `shutdown` completes, then lets in-flight requests finish
 /// (for at most `SHUTDOWN_GRACE`).
-pub async fn serve(
+pub async fn serve<S>(
     listener: TcpListener,
-    router: Router,
+    service: S,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
-) {
+) where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let mut make_service =
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

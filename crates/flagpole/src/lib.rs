@@ -37,6 +37,7 @@ pub mod import;
 pub mod observability;
 pub mod snapshot;
 pub mod store;
+pub mod ui;
 
 use config::{Cli, Command, LogFormat};
 use tracing_subscriber::EnvFilter;

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -171,7 +171,7 @@ impl Telemetry {
     }
 
     /// Counts one answered request.
-    fn observe(&self, method: &Method, route: &str, status: u16, seconds: f64) {
+    pub(crate) fn observe(&self, method: &Method, route: &str, status: u16, seconds: f64) {
         let method = loggable_method(method);
         let route = self.intern_route(route);
         self.requests
@@ -296,19 +296,22 @@ pub fn is_sane_request_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'))
 }
 
+/// The id of a request: the caller's `x-request-id` when it is sane, a new ULID otherwise.
+pub fn request_id_for(headers: &HeaderMap) -> HeaderValue {
+    match headers
+        .get(&REQUEST_ID_HEADER)
+        .filter(|value| value.to_str().is_ok_and(is_sane_request_id))
+    {
+        Some(id) => id.clone(),
+        None => HeaderValue::from_str(&ulid::Ulid::new().to_string())
+            .unwrap_or(HeaderValue::from_static("unknown")),
+    }
+}
+
 /// Middleware: gives every request an `x-request-id` (the caller's, when it is sane; a new ULID
 /// otherwise) before the trace span is made, and returns it on the response.
 pub async fn request_id(mut request: Request, next: Next) -> Response {
-    let incoming = request
-        .headers()
-        .get(&REQUEST_ID_HEADER)
-        .filter(|value| value.to_str().is_ok_and(is_sane_request_id))
-        .cloned();
-    let id = match incoming {
-        Some(id) => id,
-        None => HeaderValue::from_str(&ulid::Ulid::new().to_string())
-            .unwrap_or(HeaderValue::from_static("unknown")),
-    };
+    let id = request_id_for(request.headers());
     request.headers_mut().insert(REQUEST_ID_HEADER, id.clone());
     let mut response = next.run(request).await;
     response.headers_mut().insert(REQUEST_ID_HEADER, id);

@@ -39,7 +39,9 @@ pub struct Snapshot {
     pub revision: i64,
     pub projects: BTreeMap<String, Versioned<Project>>,
     pub environments: BTreeMap<String, Versioned<Environment>>,
-    pub features: BTreeMap<String, Versioned<Feature>>,
+    /// A persistent map: a new snapshot shares all but the changed flags with the old one, so a
+    /// write costs O(log n) here rather than a copy of every flag.
+    pub features: imbl::OrdMap<String, Versioned<Feature>>,
     pub segments: BTreeMap<i64, Versioned<Segment>>,
     /// The highest segment id ever used, deleted ones included, so that ids are never reused.
     pub max_segment_id: i64,
@@ -77,7 +79,14 @@ impl Snapshot {
         match document.kind.as_str() {
             kind::PROJECT => upsert(&mut self.projects, document.key.clone(), &document)?,
             kind::ENVIRONMENT => upsert(&mut self.environments, document.key.clone(), &document)?,
-            kind::FEATURE => upsert(&mut self.features, document.key.clone(), &document)?,
+            kind::FEATURE => match versioned(&document)? {
+                Some(feature) => {
+                    self.features.insert(document.key.clone(), feature);
+                }
+                None => {
+                    self.features.remove(&document.key);
+                }
+            },
             kind::SEGMENT => {
                 let id: i64 = document
                     .key
@@ -133,20 +142,26 @@ fn upsert<K: Ord, T: DeserializeOwned>(
     key: K,
     document: &StoredDocument,
 ) -> anyhow::Result<()> {
-    if document.deleted {
-        map.remove(&key);
-    } else {
-        let value: T = serde_json::from_str(&document.body)
-            .with_context(|| format!("{} {} is not valid", document.kind, document.key))?;
-        map.insert(
-            key,
-            Versioned {
-                revision: document.revision,
-                value: Arc::new(value),
-            },
-        );
-    }
+    match versioned(document)? {
+        Some(value) => map.insert(key, value),
+        None => map.remove(&key),
+    };
     Ok(())
+}
+
+/// The document's value, or `None` when it was deleted.
+fn versioned<T: DeserializeOwned>(
+    document: &StoredDocument,
+) -> anyhow::Result<Option<Versioned<T>>> {
+    if document.deleted {
+        return Ok(None);
+    }
+    let value: T = serde_json::from_str(&document.body)
+        .with_context(|| format!("{} {} is not valid", document.kind, document.key))?;
+    Ok(Some(Versioned {
+        revision: document.revision,
+        value: Arc::new(value),
+    }))
 }
 
 /// How many recent snapshots are kept for computing deltas (delta API, streaming). A client

@@ -321,14 +321,25 @@ pub async fn get_client_features(
     headers: HeaderMap,
     QueryPairs(parameters): QueryPairs,
 ) -> ApiResult<Response> {
-    let scope = scope_from_request(&auth, &headers, parameters)?;
+    features_response(&state, &auth, &headers, parameters)
+}
+
+/// The answer to `GET /api/client/features`, shared by the handler and the SDK fast path
+/// (`api::fast_path`), so both answer byte for byte the same.
+pub(crate) fn features_response(
+    state: &AppState,
+    auth: &ClientAuth,
+    headers: &HeaderMap,
+    parameters: Vec<(String, String)>,
+) -> ApiResult<Response> {
+    let scope = scope_from_request(auth, headers, parameters)?;
     let snapshot = state.core.snapshot.current();
     let payload = state.core.client_payloads.get(&snapshot, &scope);
     let etag = HeaderValue::from_str(&payload.etag).map_err(|e| ApiError::Internal(e.into()))?;
-    if etag_matches(&headers, &payload.etag) {
+    if etag_matches(headers, &payload.etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    let (body, encoding) = match negotiate(&headers) {
+    let (body, encoding) = match negotiate(headers) {
         Encoding::Gzip => (payload.gzip(), Some("gzip")),
         Encoding::Brotli => (payload.brotli(), Some("br")),
         Encoding::Identity => (payload.json.clone(), None),

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod client;
+pub mod fast_path;
 pub mod frontend;
 pub mod health;
 pub mod ofrep;

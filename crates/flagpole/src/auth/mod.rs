@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 
 use crate::app::AppState;
 use crate::domain::model::User;
@@ -51,13 +51,12 @@ enum SecretHeaders {
 
 /// Reads the secret from `Authorization: <secret>` or `Authorization: Bearer <secret>` (or, where
 /// allowed, `X-API-Key: <secret>` when there is no `Authorization` header).
-fn presented_secret(parts: &Parts, headers: SecretHeaders) -> Result<Secret, ApiError> {
-    let header = parts
-        .headers
+fn presented_secret(request: &HeaderMap, headers: SecretHeaders) -> Result<Secret, ApiError> {
+    let header = request
         .get(AUTHORIZATION)
         .or_else(|| {
             (headers == SecretHeaders::AuthorizationOrApiKey)
-                .then(|| parts.headers.get("x-api-key"))
+                .then(|| request.get("x-api-key"))
                 .flatten()
         })
         .ok_or(ApiError::AuthenticationRequired)?;
@@ -74,17 +73,18 @@ fn presented_secret(parts: &Parts, headers: SecretHeaders) -> Result<Secret, Api
 
 /// Finds the live token for the presented secret, or 401.
 pub fn authenticate(state: &AppState, parts: &Parts) -> Result<Arc<ApiToken>, ApiError> {
-    authenticate_with_digest(state, parts, SecretHeaders::Authorization).map(|(_, token)| token)
+    authenticate_with_digest(state, &parts.headers, SecretHeaders::Authorization)
+        .map(|(_, token)| token)
 }
 
 /// The live API token for the presented secret and the digest it is stored under, or 401
 /// (403 for a personal access token, which only opens the Admin API).
 fn authenticate_with_digest(
     state: &AppState,
-    parts: &Parts,
+    request: &HeaderMap,
     headers: SecretHeaders,
 ) -> Result<(String, Arc<ApiToken>), ApiError> {
-    let secret = presented_secret(parts, headers)?;
+    let secret = presented_secret(request, headers)?;
     let digest = secret.digest();
     let snapshot = state.core.snapshot.current();
     let Some((stored_digest, token)) = snapshot.tokens.get_key_value(&digest) else {
@@ -184,7 +184,7 @@ fn forbidden_for(role: Role, access: Access) -> ApiError {
 /// Who is calling, before the route is considered: a header credential wins over a cookie.
 async fn admin_caller(state: &AppState, parts: &Parts) -> Result<AdminAuth, ApiError> {
     if parts.headers.contains_key(AUTHORIZATION) || !session::has_session_cookie(&parts.headers) {
-        let secret = presented_secret(parts, SecretHeaders::Authorization)?;
+        let secret = presented_secret(&parts.headers, SecretHeaders::Authorization)?;
         if let Some(user) = live_pat(state, &secret) {
             return Ok(AdminAuth {
                 actor: users::actor(&user),
@@ -194,7 +194,8 @@ async fn admin_caller(state: &AppState, parts: &Parts) -> Result<AdminAuth, ApiE
                 session: None,
             });
         }
-        let (_, token) = authenticate_with_digest(state, parts, SecretHeaders::Authorization)?;
+        let (_, token) =
+            authenticate_with_digest(state, &parts.headers, SecretHeaders::Authorization)?;
         if token.token_type != TokenType::Admin {
             return Err(ApiError::WrongTokenType);
         }
@@ -260,25 +261,32 @@ pub struct ClientAuth {
 /// The SDK APIs answer missing and unknown tokens alike, with Unleash's bare message.
 fn authenticate_sdk(
     state: &AppState,
-    parts: &Parts,
+    request: &HeaderMap,
     headers: SecretHeaders,
 ) -> Result<(String, Arc<ApiToken>), ApiError> {
-    authenticate_with_digest(state, parts, headers).map_err(|error| match error {
+    authenticate_with_digest(state, request, headers).map_err(|error| match error {
         ApiError::AuthenticationRequired | ApiError::Unauthorized => ApiError::SdkUnauthorized,
         other => other,
     })
+}
+
+impl ClientAuth {
+    /// The client token presented in these request headers, checked as the extractor checks it.
+    pub fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<ClientAuth, ApiError> {
+        let (digest, token) = authenticate_sdk(state, headers, SecretHeaders::Authorization)?;
+        // Least privilege, as in Unleash 8: only client tokens read the Client API.
+        if token.token_type != TokenType::Client {
+            return Err(ApiError::WrongTokenType);
+        }
+        Ok(ClientAuth { token, digest })
+    }
 }
 
 impl FromRequestParts<AppState> for ClientAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (digest, token) = authenticate_sdk(state, parts, SecretHeaders::Authorization)?;
-        // Least privilege, as in Unleash 8: only client tokens read the Client API.
-        if token.token_type != TokenType::Client {
-            return Err(ApiError::WrongTokenType);
-        }
-        Ok(ClientAuth { token, digest })
+        ClientAuth::from_headers(state, &parts.headers)
     }
 }
 
@@ -292,7 +300,7 @@ impl FromRequestParts<AppState> for FrontendAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (_, token) = authenticate_sdk(state, parts, SecretHeaders::Authorization)?;
+        let (_, token) = authenticate_sdk(state, &parts.headers, SecretHeaders::Authorization)?;
         if token.token_type != TokenType::Frontend {
             return Err(ApiError::WrongTokenType);
         }
@@ -312,7 +320,8 @@ impl FromRequestParts<AppState> for OfrepAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (_, token) = authenticate_sdk(state, parts, SecretHeaders::AuthorizationOrApiKey)?;
+        let (_, token) =
+            authenticate_sdk(state, &parts.headers, SecretHeaders::AuthorizationOrApiKey)?;
         if !matches!(token.token_type, TokenType::Client | TokenType::Frontend) {
             return Err(ApiError::WrongTokenType);
         }

@@ -94,7 +94,11 @@ impl Secret {
 
     /// Hex SHA-256 of the secret: the key it is stored and looked up under.
     pub fn digest(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        // Encoded into a stack buffer: `hex::encode` goes char by char, and every SDK request
+        // computes this.
+        let mut hex = [0u8; 64];
+        let _ = hex::encode_to_slice(Sha256::digest(self.0.as_bytes()), &mut hex);
+        String::from_utf8_lossy(&hex).into_owned()
     }
 
     /// Generates a fresh secret for the given scope, in Unleash's format.
@@ -154,6 +158,14 @@ pub fn digests_match(presented: &str, stored: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_are_lowercase_hex_sha256() {
+        assert_eq!(
+            Secret::new("abc").digest(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn generated_secrets_have_unleash_format() {

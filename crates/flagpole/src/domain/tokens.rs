@@ -210,7 +210,12 @@ pub async fn ensure_init_token(
 /// Revokes the token with this secret. Returns whether one existed; an unknown secret is not an
 /// error, as in Unleash, so that scripts can revoke idempotently.
 pub async fn revoke(core: &Core, actor: &Actor, secret: &Secret) -> ApiResult<bool> {
-    let digest = secret.digest();
+    revoke_digest(core, actor, &secret.digest()).await
+}
+
+/// Revokes the token stored under this digest (the web UI knows tokens only by digest).
+pub async fn revoke_digest(core: &Core, actor: &Actor, digest: &str) -> ApiResult<bool> {
+    let digest = digest.to_owned();
     core.change(actor, |snapshot, changes| {
         let Some(previous) = snapshot.tokens.get(&digest) else {
             return Ok(false);

@@ -35,6 +35,7 @@ mod sdk;
 mod secrets;
 mod soak;
 mod tokens;
+mod ui;
 mod users;
 
 /// Instantiates each listed test once per backend: `sqlite::name` and `postgres::name`.
@@ -145,4 +146,14 @@ behaviour_suite! {
     limits::every_documented_limit_is_enforced,
     soak::mixed_traffic_stays_flat,
     secrets::secrets_never_reach_the_logs,
+    ui::every_ui_route_checks_the_callers_session_and_role,
+    ui::forms_show_errors_next_to_fields_and_change_nothing,
+    ui::ui_changes_are_audited_as_the_user,
+    ui::new_secrets_are_shown_once,
+    ui::the_flag_page_charts_sdk_metrics,
+    ui::sign_in_page_and_security_headers,
+    ui::the_ui_works_end_to_end_in_chromium,
+    ui::users_and_metadata_are_managed_in_the_ui,
+    ui::flag_page_forms_change_the_flag,
+    ui::editors_cannot_create_or_revoke_admin_tokens,
 }

@@ -214,6 +214,42 @@ pub async fn requests_carry_a_request_id(backend: Backend) {
         assert_eq!(request_id(&response), "trace-4f2a.7");
     }
 
+    // SDK polls, answered before routing (the fast path), carry it too: 200, 304 and errors.
+    let client = app
+        .create_token(
+            json!({"tokenName": "request-id-client", "type": "client", "environment": "development"}),
+        )
+        .await;
+    let poll = |etag: Option<&str>, token: &str| {
+        let mut request = app
+            .http
+            .get(app.url("/api/client/features"))
+            .header("Authorization", token)
+            .header("X-Request-Id", "poll-1");
+        if let Some(etag) = etag {
+            request = request.header("If-None-Match", etag);
+        }
+        request.send()
+    };
+    let full = poll(None, &client).await.unwrap();
+    assert_eq!(full.status(), StatusCode::OK);
+    assert_eq!(request_id(&full), "poll-1");
+    let etag = full.headers()["etag"].to_str().unwrap().to_owned();
+    let unchanged = poll(Some(&etag), &client).await.unwrap();
+    assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(request_id(&unchanged), "poll-1");
+    let refused = poll(None, "default:development.not-a-token").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(request_id(&refused), "poll-1");
+    let fresh = app
+        .http
+        .get(app.url("/api/client/features"))
+        .header("Authorization", &client)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(request_id(&fresh).len(), 26, "a new ULID when none is sent");
+
     // One that is too long or has odd characters is replaced.
     for unsafe_id in ["x".repeat(200), "two words".to_string(), "a\"b".to_string()] {
         let response = app

@@ -102,6 +102,11 @@ fn no_route_bypasses_the_document() {
     fn visit(dir: &Path, offenders: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            // The web UI's HTML pages are not API operations, so they are not in the OpenAPI
+            // document; they are registered in `src/ui/` only, from its one route table.
+            if path.is_dir() && path.file_name().is_some_and(|name| name == "ui") {
+                continue;
+            }
             if path.is_dir() {
                 visit(&path, offenders);
             } else if path.extension().is_some_and(|e| e == "rs") {
