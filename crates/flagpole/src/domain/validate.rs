@@ -1,5 +1,5 @@
 //! Input rules shared by every endpoint, with Unleash's wording where Unleash has one.
-//! Limits are documented in the README; a request that breaks one gets 400 and changes nothing.
+//! Limits are documented in SECURITY.md; a request that breaks one gets 400 and changes nothing.
 
 use std::net::IpAddr;
 
