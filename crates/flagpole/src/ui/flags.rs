@@ -912,18 +912,7 @@ fn strategy_fields(strategy: &Strategy) -> Fields {
         }
     }
     fields.push(("parameters".into(), other.join("\n")));
-    for (i, c) in strategy.constraints.iter().enumerate() {
-        fields.push((format!("c{i}.context"), c.context_name.clone()));
-        fields.push((format!("c{i}.operator"), c.operator.as_str().to_owned()));
-        fields.push((format!("c{i}.values"), c.values.join("\n")));
-        fields.push((format!("c{i}.value"), c.value.clone().unwrap_or_default()));
-        if c.case_insensitive {
-            fields.push((format!("c{i}.ci"), "on".into()));
-        }
-        if c.inverted {
-            fields.push((format!("c{i}.inverted"), "on".into()));
-        }
-    }
+    constraint_fields(&strategy.constraints, &mut fields);
     fields.push(("constraints".into(), strategy.constraints.len().to_string()));
     for id in &strategy.segments {
         fields.push(("segment".into(), id.to_string()));
@@ -937,6 +926,22 @@ fn strategy_fields(strategy: &Strategy) -> Fields {
     }
     fields.push(("rows".into(), strategy.variants.len().to_string()));
     Fields(fields)
+}
+
+/// Writes constraints as the form rows `constraints_from` reads back (`c{i}.*`).
+pub(super) fn constraint_fields(constraints: &[Constraint], fields: &mut Vec<(String, String)>) {
+    for (i, c) in constraints.iter().enumerate() {
+        fields.push((format!("c{i}.context"), c.context_name.clone()));
+        fields.push((format!("c{i}.operator"), c.operator.as_str().to_owned()));
+        fields.push((format!("c{i}.values"), c.values.join("\n")));
+        fields.push((format!("c{i}.value"), c.value.clone().unwrap_or_default()));
+        if c.case_insensitive {
+            fields.push((format!("c{i}.ci"), "on".into()));
+        }
+        if c.inverted {
+            fields.push((format!("c{i}.inverted"), "on".into()));
+        }
+    }
 }
 
 /// Reads the constraint rows of a form (`c{i}.*`); problems go next to their row.

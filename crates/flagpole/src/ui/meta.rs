@@ -5,7 +5,7 @@
 use axum::extract::{Path, RawQuery, State};
 use maud::{html, Markup};
 
-use super::flags::{constraints_fieldset, constraints_from};
+use super::flags::{constraint_fields, constraints_fieldset, constraints_from};
 use super::layout::{
     button_form, change, checkbox, checkbox_id, csrf, error, page, text_field, text_field_id, time,
     Nav,
@@ -451,18 +451,7 @@ fn segment_fields(segment: &crate::domain::model::Segment) -> Fields {
             segment.constraints.len().to_string(),
         ),
     ];
-    for (i, c) in segment.constraints.iter().enumerate() {
-        fields.push((format!("c{i}.context"), c.context_name.clone()));
-        fields.push((format!("c{i}.operator"), c.operator.as_str().to_owned()));
-        fields.push((format!("c{i}.values"), c.values.join("\n")));
-        fields.push((format!("c{i}.value"), c.value.clone().unwrap_or_default()));
-        if c.case_insensitive {
-            fields.push((format!("c{i}.ci"), "on".into()));
-        }
-        if c.inverted {
-            fields.push((format!("c{i}.inverted"), "on".into()));
-        }
-    }
+    constraint_fields(&segment.constraints, &mut fields);
     Fields(fields)
 }
 
