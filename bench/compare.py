@@ -17,8 +17,11 @@ through the Admin API, and measures with wrk:
 
 With UNLEASH_URL (and UNLEASH_ADMIN_TOKEN, UNLEASH_CLIENT_TOKEN, UNLEASH_FRONTEND_TOKEN,
 UNLEASH_PID for memory) the same read scenarios and toggles run against that Unleash too, seeded
-with the same flags by this script, so the ratios come from one run. Loopback only; every
-measurement is bounded by --duration.
+with the same flags by this script, so the ratios come from one run. With EDGE_URL (and EDGE_PID)
+the read scenarios also run against an Unleash Edge in front of that Unleash, with its tokens.
+With POSTGRES_URL (a PostgreSQL database URL) the toggles also run on a Flagpole over PostgreSQL,
+in a database this script creates and drops. Loopback only; every measurement is bounded by
+--duration.
 """
 
 import argparse
@@ -142,29 +145,50 @@ def wait_ready(base, timeout=30.0):
 def start_flagpole(data_dir, port, extra_env=None):
     env = dict(os.environ, DATA_DIR=data_dir, HTTP_HOST="127.0.0.1", HTTP_PORT=str(port),
                LOG_LEVEL="warn", INIT_ADMIN_API_TOKENS=ADMIN, INIT_CLIENT_API_TOKENS=CLIENT,
-               INIT_FRONTEND_API_TOKENS=FRONTEND, **(extra_env or {}))
+               INIT_FRONTEND_API_TOKENS=FRONTEND)
     env.pop("DATABASE_URL", None)
+    env.update(extra_env or {})
     return subprocess.Popen([FLAGPOLE, "serve"], env=env, stdout=subprocess.DEVNULL)
 
 
-def toggles_per_second(base, token, seconds):
-    """Sequential toggles over one keep-alive connection, alternating off and on so that each is
-    a real change (with its audit event)."""
-    host, port = base.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port))
-    path = "/api/admin/projects/default/features/seed-flag-00000/environments/development/"
-    done, state = 0, "off"
-    deadline = time.monotonic() + seconds
-    started = time.monotonic()
-    while time.monotonic() < deadline:
-        connection.request("POST", path + state, headers={"Authorization": token})
-        response = connection.getresponse()
-        response.read()
-        if response.status >= 300:
-            sys.exit(f"toggle failed: {response.status}")
-        done += 1
-        state = "on" if state == "off" else "off"
-    return done / (time.monotonic() - started)
+def toggles_per_second(base, token, seconds, directory):
+    """Sequential toggles (wrk, one connection, one request at a time), alternating off and on so
+    that each is a real change with its audit event. Any answer but 2xx stops the run."""
+    path = os.path.join(directory, "toggle.lua")
+    with open(path, "w") as file:
+        file.write("local n = 0\n")
+        file.write("request = function()\n  n = n + 1\n")
+        file.write('  local state = (n % 2 == 0) and "on" or "off"\n')
+        file.write('  return wrk.format("POST", '
+                   '"/api/admin/projects/default/features/seed-flag-00000/environments/development/" '
+                   f'.. state, {{["Authorization"] = {json.dumps(token)}}})\n')
+        file.write("end\n")
+    rps, _, errors = wrk(base, seconds, 1, script=path)
+    if errors:
+        sys.exit(f"{errors} toggles failed against {base}")
+    return rps
+
+
+def postgres_toggles(postgres_url, port, seconds, directory):
+    """The toggle measurement on a Flagpole over PostgreSQL, in a database made for this run."""
+    database = f"flagpole_bench_{os.getpid()}"
+    server_url = postgres_url.rsplit("/", 1)[0]
+    subprocess.run(["psql", postgres_url, "-qc", f"create database {database}"], check=True)
+    try:
+        data_dir = os.path.join(directory, "postgres")
+        os.makedirs(data_dir, exist_ok=True)
+        server = start_flagpole(data_dir, port, {"DATABASE_URL": f"{server_url}/{database}"})
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(base)
+            seed(base, ADMIN, 10)
+            return toggles_per_second(base, ADMIN, seconds, directory)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait()
+    finally:
+        subprocess.run(["psql", postgres_url, "-qc", f"drop database if exists {database}"],
+                       check=False)
 
 
 def cold_start(port, flags):
@@ -269,6 +293,15 @@ def main():
             _, u_headers, _ = call(unleash, u_client, "GET", "/api/client/features")
             u_etag = u_headers.get("ETag") or u_headers.get("etag")
             u_idle = rss_mib(u_pid) if u_pid else None
+        edge = os.environ.get("EDGE_URL")
+        if edge:
+            loopback(edge)
+            if not unleash:
+                sys.exit("EDGE_URL needs UNLEASH_URL: Edge serves that Unleash's flags and tokens")
+            e_pid = int(os.environ["EDGE_PID"]) if os.environ.get("EDGE_PID") else None
+            _, e_headers, _ = call(edge, u_client, "GET", "/api/client/features")
+            e_etag = e_headers.get("ETag") or e_headers.get("etag")
+            e_idle = rss_mib(e_pid) if e_pid else None
 
         client = f"{base}/api/client/features"
         scenarios = [
@@ -278,25 +311,34 @@ def main():
         ]
         sampler = RssSampler(server.pid).__enter__()
         u_sampler = RssSampler(u_pid if unleash else None).__enter__()
+        e_sampler = RssSampler(e_pid if edge else None).__enter__()
         for label, headers_, baseline_headers in scenarios:
             ours = wrk(client, d, c, headers_)
             ceiling = wrk(baseline_url, d, c, baseline_headers)
-            other = None
+            other = edged = None
             if unleash:
                 u_headers_ = [h.replace(CLIENT, u_client).replace(etag, u_etag or "") for h in headers_]
                 other = wrk(f"{unleash}/api/client/features", d, c, u_headers_)
-            row(label, ours, (ceiling, other))
+            if edge:
+                e_headers_ = [h.replace(CLIENT, u_client).replace(etag, e_etag or "") for h in headers_]
+                edged = wrk(f"{edge}/api/client/features", d, c, e_headers_)
+            row(label, ours, (ceiling, other, edged))
         ours = wrk(f"{base}/api/frontend?userId=123", d, c, [f"Authorization: {FRONTEND}"])
-        other = None
+        other = edged = None
         if unleash:
             other = wrk(f"{unleash}/api/frontend?userId=123", d, c, [f"Authorization: {u_front}"])
+        if edge:
+            edged = wrk(f"{edge}/api/frontend?userId=123", d, c, [f"Authorization: {u_front}"])
         sampler.__exit__()
         u_sampler.__exit__()
+        e_sampler.__exit__()
         peak = sampler.peak
-        row("GET /api/frontend?userId=123", ours, (None, other))
+        row("GET /api/frontend?userId=123", ours, (None, other, edged))
 
-        ours_toggles = toggles_per_second(base, ADMIN, d)
-        other_toggles = toggles_per_second(unleash, u_admin, d) if unleash else None
+        ours_toggles = toggles_per_second(base, ADMIN, d, work)
+        other_toggles = toggles_per_second(unleash, u_admin, d, work) if unleash else None
+        postgres = os.environ.get("POSTGRES_URL")
+        pg_toggles = postgres_toggles(postgres, port + 2, d, work) if postgres else None
 
         script = metrics_script(work, min(100, args.flags))
         before = rss_mib(server.pid)
@@ -314,24 +356,35 @@ def main():
               f"Client API body {len(body):,} bytes ({len(gzipped):,} gzipped); seeding took {seed_seconds:.1f} s")
         print()
         header = "| scenario | Flagpole req/s | p99 | minimal hyper, same bytes | Flagpole ÷ hyper |"
+        rule = "|---|---|---|---|---|"
         if unleash:
             header += " Unleash req/s | Flagpole ÷ Unleash |"
+            rule += "---|---|"
+        if edge:
+            header += " Edge req/s | Flagpole ÷ Edge |"
+            rule += "---|---|"
         print(header)
-        print("|---|---|---|---|---|" + ("---|---|" if unleash else ""))
+        print(rule)
         for label, ours, others in rows:
-            ceiling, other = others
+            ceiling, other, edged = others
             line = f"| {label} | {ours[0]:,.0f} | {ours[1]} | "
             line += f"{ceiling[0]:,.0f} | {ours[0] / ceiling[0]:.2f} |" if ceiling else "– | – |"
-            if unleash:
-                line += f" {other[0]:,.0f} | {ours[0] / other[0]:.1f}× |" if other else " – | – |"
+            for server_, result in ((unleash, other), (edge, edged)):
+                if server_:
+                    line += f" {result[0]:,.0f} | {ours[0] / result[0]:.1f}× |" if result else " – | – |"
             print(line)
         print()
+        print("| other measurements | Flagpole | | |")
+        print("|---|---|---|---|")
         toggles = f"| sequential Admin API toggles (SQLite, synchronous=FULL) | {ours_toggles:,.0f}/s |"
         if unleash:
             toggles += f" Unleash: {other_toggles:,.0f}/s | {ours_toggles / other_toggles:.1f}× |"
-        print("| other measurements | Flagpole | | |")
-        print("|---|---|---|---|")
         print(toggles + ("" if unleash else " | |"))
+        if pg_toggles:
+            line = f"| the same toggles on PostgreSQL (synchronous_commit=on) | {pg_toggles:,.0f}/s |"
+            if unleash:
+                line += f" Unleash: {other_toggles:,.0f}/s | {pg_toggles / other_toggles:.1f}× |"
+            print(line + ("" if unleash else " | |"))
         print(f"| SDK metrics posts, {min(100, args.flags)} flags each | {metrics[0]:,.0f}/s (p99 {metrics[1]}, {metrics[2]} errors) | RSS {before:.1f} → {after_first:.1f} → {after_second:.1f} MiB over two runs | |")
         print(f"| cold start to ready, {args.cold_start_flags:,} flags (median of 5) | {cold_ms:.0f} ms | RSS {cold_rss:.1f} MiB | |")
         memory = f"| resident memory idle / peak under read load | {idle_rss:.1f} / {peak:.1f} MiB |"
@@ -340,6 +393,9 @@ def main():
         else:
             memory += " | |"
         print(memory)
+        if edge and e_pid:
+            print(f"| Unleash Edge's resident memory idle / peak under the same load | | "
+                  f"Edge: {e_idle:.1f} / {e_sampler.peak:.1f} MiB | {e_sampler.peak / peak:.1f}× less |")
     finally:
         for process in processes:
             if process.poll() is None:

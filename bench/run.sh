@@ -6,8 +6,10 @@
 #
 # Builds Flagpole and the minimal hyper baseline (bench/baseline-server) in release mode, installs
 # wrk from Debian's packages if missing, then runs bench/compare.py. To compare with Unleash in
-# the same run, start one on loopback (bench/unleash.sh does, on the local PostgreSQL) and pass
-# UNLEASH_URL and UNLEASH_PID. Idle SDK streams are measured by bench/streams.py (STREAMS=5000).
+# the same run, start one on loopback (`bench/unleash.sh start`, on the local PostgreSQL) and, to
+# compare with Unleash Edge too, Edge in front of it (`bench/unleash.sh edge`); export what they
+# print (UNLEASH_URL, UNLEASH_PID, EDGE_URL, EDGE_PID). POSTGRES_URL adds toggles on PostgreSQL.
+# Idle SDK streams are measured by bench/streams.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::http::{header, Method, Request};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::Layer;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
@@ -24,7 +25,7 @@ use crate::config::{redact_database_url, DatabaseArgs, ServeArgs};
 use crate::connections::Limits;
 use crate::domain::{settings, tokens, users, Core};
 use crate::observability::{self, Telemetry};
-use crate::store::{Backend, CHANGES_CHANNEL};
+use crate::store::{sqlite_path, Backend, CHANGES_CHANNEL};
 
 /// Shared by every handler. One reference count to clone: axum clones the state for every
 /// extractor and middleware of every request, so this sits on the hottest path there is.
@@ -118,8 +119,9 @@ pub fn loggable_path(path: &str) -> String {
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
-    /// The router behind the SDK polling fast path.
-    service: SdkFastPath<Router>,
+    /// Every request's router; each connection puts it behind its own SDK polling fast path.
+    router: Router,
+    state: AppState,
     limits: Limits,
     sync_interval: Duration,
     metrics_interval: Duration,
@@ -196,7 +198,8 @@ impl Server {
         );
         Ok(Server {
             listener,
-            service: SdkFastPath::new(router, state),
+            router,
+            state,
             limits,
             sync_interval: Duration::from_millis(serve.sync_interval_ms.max(10)),
             metrics_interval: Duration::from_millis(serve.metrics_flush_interval_ms.max(10)),
@@ -239,7 +242,13 @@ impl Server {
             // Streams end first; otherwise graceful shutdown would wait for them forever.
             let _ = shutdown_sender.send(true);
         };
-        crate::connections::serve(self.listener, self.service, self.limits, shutdown).await;
+        let (router, state) = (self.router, self.state);
+        let service_for = move |remote: SocketAddr| {
+            // As `into_make_service_with_connect_info` does: handlers can ask for the peer.
+            let router = axum::Extension(ConnectInfo(remote)).layer(router.clone());
+            SdkFastPath::for_connection(router, state.clone())
+        };
+        crate::connections::serve(self.listener, service_for, self.limits, shutdown).await;
         sync.abort();
         // The flush task stops between writes (never in the middle of one), then the last
         // buffered metrics are written.
@@ -271,15 +280,6 @@ async fn create_first_admin(core: &Core, args: &crate::config::UserArgs) -> anyh
         None => {}
     }
     Ok(())
-}
-
-/// The file behind an SQLite URL (`sqlite://path?…` or `sqlite:path`), if it names one.
-pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// Takes an exclusive lock on `<file>.lock`; fails with a clear message when another Flagpole

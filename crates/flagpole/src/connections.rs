@@ -78,11 +78,12 @@ pub async fn read_body_in_time(
     }
 }
 
-/// Serves `service` (the router) on `listener` until `shutdown` completes, then lets in-flight requests finish
-/// (for at most `SHUTDOWN_GRACE`).
+/// Serves the services that `service_for` makes, one per connection (it is given the peer's
+/// address), on `listener` until `shutdown` completes, then lets in-flight requests finish (for
+/// at most `SHUTDOWN_GRACE`).
 pub async fn serve<S>(
     listener: TcpListener,
-    service: S,
+    mut service_for: impl FnMut(SocketAddr) -> S,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) where
@@ -91,8 +92,6 @@ pub async fn serve<S>(
 {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut make_service =
-        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(service);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -128,11 +127,7 @@ pub async fn serve<S>(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = match make_service.call(remote).await {
-            Ok(service) => service,
-            Err(never) => match never {},
-        };
-        let service = service
+        let service = service_for(remote)
             .map_request(|request: hyper::Request<hyper::body::Incoming>| request.map(Body::new));
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))

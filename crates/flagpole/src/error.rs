@@ -210,7 +210,7 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict => ApiError::conflict(
+            StoreError::Conflict | StoreError::Stale { .. } => ApiError::conflict(
                 "The resource was changed by another request at the same time; try again.",
             ),
             StoreError::Unavailable(cause) => {

@@ -16,7 +16,7 @@ use crate::auth::token::ApiToken;
 use crate::domain::model::{
     kind, ContextField, Environment, Feature, Pat, Project, Segment, TagType, User, UserLogin,
 };
-use crate::store::{Store, StoreError, StoreResult, StoredDocument};
+use crate::store::{Store, StoreError, StoreResult, StoredDocument, Write};
 
 /// A document with the revision of its last write, which is what a later write must expect.
 #[derive(Debug)]
@@ -72,6 +72,15 @@ impl Snapshot {
             .collect();
         environments.sort_by(|a, b| a.sort_order.cmp(&b.sort_order).then(a.name.cmp(&b.name)));
         environments
+    }
+
+    /// This snapshot with `documents` (newer ones) applied; it is not published.
+    pub fn with_documents(&self, documents: Vec<StoredDocument>) -> anyhow::Result<Snapshot> {
+        let mut next = self.clone();
+        for document in documents {
+            next.apply(document)?;
+        }
+        Ok(next)
     }
 
     fn apply(&mut self, document: StoredDocument) -> anyhow::Result<()> {
@@ -197,6 +206,11 @@ impl SnapshotCell {
         self.current.load_full()
     }
 
+    /// The current snapshot's revision (cheaper than `current().revision`).
+    pub fn current_revision(&self) -> i64 {
+        self.current.load().revision
+    }
+
     /// Receives the revision of each newly published snapshot.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.revision_sender.subscribe()
@@ -229,6 +243,38 @@ impl SnapshotCell {
     /// Brings the snapshot up to date with the database and returns it.
     pub async fn refresh(&self, store: &Store) -> StoreResult<Arc<Snapshot>> {
         let _guard = self.refresh_lock.lock().await;
+        self.refresh_locked(store).await
+    }
+
+    /// Publishes a commit this process just made. `writes` were committed at `revision` and the
+    /// change was built on a snapshot holding everything up to revision `built_on`. When the
+    /// commit came right after that (`revision == built_on + 1`), nothing else can be missing, so
+    /// the writes are applied as they are, without reading them back; otherwise this refreshes.
+    pub async fn publish_commit(
+        &self,
+        store: &Store,
+        built_on: i64,
+        revision: i64,
+        writes: &[Write],
+    ) -> StoreResult<Arc<Snapshot>> {
+        let _guard = self.refresh_lock.lock().await;
+        let current = self.current.load_full();
+        if current.revision >= revision {
+            // A refresh (the sync task, a change notice) got here first.
+            return Ok(current);
+        }
+        if revision != built_on + 1 {
+            return self.refresh_locked(store).await;
+        }
+        let mut next = (*current).clone();
+        for write in writes {
+            next.apply(write.committed_at(revision))
+                .map_err(StoreError::Other)?;
+        }
+        Ok(self.publish(next, std::time::Instant::now()))
+    }
+
+    async fn refresh_locked(&self, store: &Store) -> StoreResult<Arc<Snapshot>> {
         let current = self.current.load_full();
         let asked_at = std::time::Instant::now();
         let changes = store.changes_since(current.revision).await?;
@@ -240,6 +286,11 @@ impl SnapshotCell {
         for document in changes {
             next.apply(document).map_err(StoreError::Other)?;
         }
+        Ok(self.publish(next, asked_at))
+    }
+
+    /// Makes `next` the current snapshot, up to date as of `synced_at`.
+    fn publish(&self, next: Snapshot, synced_at: std::time::Instant) -> Arc<Snapshot> {
         let next = Arc::new(next);
         {
             let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
@@ -250,7 +301,7 @@ impl SnapshotCell {
         }
         self.current.store(Arc::clone(&next));
         self.revision_sender.send_replace(next.revision);
-        self.mark_synced(asked_at);
-        Ok(next)
+        self.mark_synced(synced_at);
+        next
     }
 }

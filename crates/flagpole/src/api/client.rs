@@ -38,7 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// SDKs that speak client specification 4.2 or later read segments separately; older ones (and
 /// those that do not say) need segment constraints inlined into each strategy.
-fn wants_inlined_segments(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_inlined_segments(headers: &HeaderMap) -> bool {
     let Some(version) = headers
         .get("unleash-client-spec")
         .and_then(|v| v.to_str().ok())
@@ -288,7 +288,7 @@ fn sse_event(name: &str, revision: i64, events: Vec<serde_json::Value>) -> SseEv
         .data(json!({ "events": events }).to_string())
 }
 
-fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

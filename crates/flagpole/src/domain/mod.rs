@@ -29,10 +29,15 @@ use serde_json::Value;
 use crate::auth::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, SnapshotCell, Versioned};
-use crate::store::{Commit, NewEvent, PoolSettings, Store, StoreError, Write};
+use crate::store::{Backend, Commit, NewEvent, PoolSettings, Store, StoreError, Write};
 
 /// How often a change is rebuilt on fresh state after losing a race to another writer.
 const MAX_ATTEMPTS: usize = 8;
+
+/// Races lost to other replicas (PostgreSQL) before a change is built under the global write
+/// lock instead, where it cannot lose again: without that, a replica with a steady stream of
+/// changes can starve another one's change of the same document.
+const OPTIMISTIC_ATTEMPTS: usize = 3;
 
 /// The store and the snapshot: everything the domain needs, shared by the server and the CLI.
 pub struct Core {
@@ -41,8 +46,10 @@ pub struct Core {
     /// Environments the legacy `/api/admin/features` endpoints act on; empty means all.
     pub legacy_environments: Vec<String>,
     /// Changes in this process are built and committed one at a time, so they never conflict
-    /// with each other; optimistic retries only handle writes from other processes.
-    writer: tokio::sync::Mutex<()>,
+    /// with each other; optimistic retries only handle writes from other processes. It holds
+    /// the newest revision the snapshot is known to be complete up to: that can be ahead of the
+    /// snapshot's own revision (the newest document's) after a commit that wrote only events.
+    writer: tokio::sync::Mutex<i64>,
     /// SDK metrics waiting to be written.
     pub metrics: metrics::MetricsBuffer,
     /// Serialised Client API responses of the current snapshot.
@@ -61,7 +68,7 @@ impl Core {
             store,
             snapshot,
             legacy_environments: Vec::new(),
-            writer: tokio::sync::Mutex::new(()),
+            writer: tokio::sync::Mutex::new(0),
             metrics: metrics::MetricsBuffer::default(),
             client_payloads: Default::default(),
             engines: Default::default(),
@@ -85,33 +92,117 @@ impl Core {
         actor: &Actor,
         mut build: impl FnMut(&Snapshot, &mut ChangeSet) -> ApiResult<R>,
     ) -> ApiResult<R> {
-        let _writer = self.writer.lock().await;
-        let mut snapshot = self.fresh().await?;
+        let mut complete_up_to = self.writer.lock().await;
+        // SQLite has one server process, whose snapshot already holds its own commits: the change
+        // is built on the snapshot as it is, and the commit checks, in its transaction, that no
+        // other process (the CLI) committed since; if one did, the change is rebuilt on fresh
+        // state. On PostgreSQL other replicas commit all the time, so fresh state is read first.
+        let verify_base = self.store.backend() == Backend::Sqlite;
+        let mut snapshot = if verify_base {
+            self.snapshot.current()
+        } else {
+            self.fresh().await?
+        };
+        let mut base = snapshot.revision.max(*complete_up_to);
+        let mut known_fresh = !verify_base;
+        let mut races_lost = 0;
         for _ in 0..MAX_ATTEMPTS {
             let mut changes = ChangeSet {
                 actor: actor.clone(),
                 commit: Commit::default(),
             };
-            let result = build(&snapshot, &mut changes)?;
-            if changes.commit.writes.is_empty() && changes.commit.events.is_empty() {
+            let outcome = build(&snapshot, &mut changes);
+            let nothing_to_commit =
+                changes.commit.writes.is_empty() && changes.commit.events.is_empty();
+            if !known_fresh && (outcome.is_err() || nothing_to_commit) {
+                // Only a commit verifies the state it was built on. A refusal or a no-op must
+                // not come from stale state either (the CLI may have just created what this
+                // change refers to), so look once more before answering.
+                let fresh = self.fresh().await?;
+                known_fresh = true;
+                if fresh.revision != snapshot.revision {
+                    snapshot = fresh;
+                    base = snapshot.revision.max(*complete_up_to);
+                    continue;
+                }
+            }
+            let result = outcome?;
+            if nothing_to_commit {
                 return Ok(result);
             }
-            match self.store.commit(changes.commit).await {
-                Ok(_) => {
-                    // The change is committed: report success even if the refresh fails (the
+            let commit = Arc::new(changes.commit);
+            match self
+                .store
+                .commit(Arc::clone(&commit), verify_base.then_some(base))
+                .await
+            {
+                Ok(revision) => {
+                    // The change is committed: report success even if publishing it fails (the
                     // sync task catches up), or a retry would repeat a done change.
-                    if let Err(error) = self.fresh().await {
-                        tracing::warn!(%error, "committed, but could not refresh the snapshot");
+                    match self
+                        .snapshot
+                        .publish_commit(&self.store, base, revision, &commit.writes)
+                        .await
+                    {
+                        Ok(_) => *complete_up_to = revision,
+                        Err(error) => {
+                            tracing::warn!(%error, "committed, but could not refresh the snapshot")
+                        }
                     }
                     return Ok(result);
                 }
-                Err(StoreError::Conflict) => snapshot = self.fresh().await?,
+                Err(StoreError::Stale { latest }) => {
+                    snapshot = self.fresh().await?;
+                    known_fresh = true;
+                    base = snapshot.revision.max(latest);
+                    *complete_up_to = base;
+                }
+                Err(StoreError::Conflict) => {
+                    races_lost += 1;
+                    if !verify_base && races_lost >= OPTIMISTIC_ATTEMPTS {
+                        return self.change_exclusively(actor, &snapshot, build).await;
+                    }
+                    snapshot = self.fresh().await?;
+                    known_fresh = true;
+                    base = snapshot.revision.max(*complete_up_to);
+                }
                 Err(other) => return Err(other.into()),
             }
         }
         Err(ApiError::conflict(
             "Too many concurrent changes to the same resource; try again.",
         ))
+    }
+
+    /// Builds and commits a change under the global write lock (see `Store::commit_exclusive`),
+    /// on `snapshot` brought up to date under that lock.
+    async fn change_exclusively<R>(
+        &self,
+        actor: &Actor,
+        snapshot: &Snapshot,
+        mut build: impl FnMut(&Snapshot, &mut ChangeSet) -> ApiResult<R>,
+    ) -> ApiResult<R> {
+        let outcome = self
+            .store
+            .commit_exclusive(snapshot.revision, |documents| {
+                let current = snapshot
+                    .with_documents(documents)
+                    .map_err(ApiError::Internal)?;
+                let mut changes = ChangeSet {
+                    actor: actor.clone(),
+                    commit: Commit::default(),
+                };
+                let result = build(&current, &mut changes)?;
+                Ok::<_, ApiError>((changes.commit, result))
+            })
+            .await?;
+        let (revision, result) = outcome?;
+        if revision.is_some() {
+            if let Err(error) = self.fresh().await {
+                tracing::warn!(%error, "committed, but could not refresh the snapshot");
+            }
+        }
+        Ok(result)
     }
 
     /// The `default` project and the `development` and `production` environments always exist

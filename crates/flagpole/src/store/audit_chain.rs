@@ -75,11 +75,9 @@ pub fn link_hash(prev_hash: &str, event: &ChainedEvent<'_>) -> String {
 /// `verify` reports it rather than the chain silently restarting. Call only after the commit's
 /// revision bump.
 pub(super) async fn head(tx: &mut Transaction<'_, Any>) -> StoreResult<String> {
-    let hash: Option<Option<String>> = sqlx::query_scalar(
-        "select hash from event where hash is not null order by event_id desc limit 1",
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
+    let hash: Option<Option<String>> = sqlx::query_scalar(super::commit::CHAIN_HEAD)
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(hash.flatten().unwrap_or_else(|| GENESIS.to_owned()))
 }
 

@@ -2,9 +2,8 @@
 
 use serde_json::Value;
 use sqlx::any::AnyArguments;
-use sqlx::{Any, AnyPool, Arguments, Row, Transaction};
+use sqlx::{AnyPool, Arguments, Row};
 
-use super::audit_chain::{link_hash, ChainedEvent};
 use super::{StoreError, StoreResult};
 
 /// An audit event about to be written. `data`/`pre_data` hold the state after and before.
@@ -54,56 +53,6 @@ pub struct EventQuery {
     pub to_millis: Option<i64>,
     pub offset: i64,
     pub limit: i64,
-}
-
-/// Appends one event, linked to `prev_hash`, and returns its hash (the next event's link).
-pub(super) async fn insert(
-    tx: &mut Transaction<'_, Any>,
-    event: &NewEvent,
-    revision: i64,
-    now: i64,
-    prev_hash: &str,
-) -> StoreResult<String> {
-    let data = event.data.as_ref().map(Value::to_string);
-    let pre_data = event.pre_data.as_ref().map(Value::to_string);
-    let tags = event.tags.to_string();
-    let hash = link_hash(
-        prev_hash,
-        &ChainedEvent {
-            revision,
-            event_type: &event.event_type,
-            created_at: now,
-            created_by: &event.created_by,
-            created_by_user_id: event.created_by_user_id,
-            project: event.project.as_deref(),
-            environment: event.environment.as_deref(),
-            feature_name: event.feature_name.as_deref(),
-            data: data.as_deref(),
-            pre_data: pre_data.as_deref(),
-            tags: &tags,
-        },
-    );
-    sqlx::query(
-        "insert into event (revision, event_type, created_at, created_by, created_by_user_id, \
-         project, environment, feature_name, data, pre_data, tags, prev_hash, hash) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(revision)
-    .bind(&event.event_type)
-    .bind(now)
-    .bind(&event.created_by)
-    .bind(event.created_by_user_id)
-    .bind(event.project.as_deref())
-    .bind(event.environment.as_deref())
-    .bind(event.feature_name.as_deref())
-    .bind(data)
-    .bind(pre_data)
-    .bind(tags)
-    .bind(prev_hash)
-    .bind(&hash)
-    .execute(&mut **tx)
-    .await?;
-    Ok(hash)
 }
 
 /// The `where` clause for a query, its arguments, and the next free placeholder number.

@@ -7,17 +7,19 @@
 //! snapshot catch up by reading documents whose revision is newer than theirs.
 
 pub mod audit_chain;
+mod commit;
 mod events;
 mod metrics;
 mod sessions;
+mod sqlite_writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::Once;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Arguments, Executor, Row};
 
 pub use events::{EventQuery, EventRecord, NewEvent};
 pub use metrics::{
@@ -30,6 +32,10 @@ pub enum StoreError {
     /// A document changed (or appeared) since it was read; the caller retries on fresh state.
     #[error("concurrent modification")]
     Conflict,
+    /// Another process committed after the state a change was built on (`Store::commit` with an
+    /// expected base); nothing was written. `latest` is the newest revision committed before.
+    #[error("the change was built on stale state")]
+    Stale { latest: i64 },
     /// The database cannot be reached.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -84,6 +90,69 @@ impl Backend {
     }
 }
 
+/// The file of an `sqlite:` URL; `None` for PostgreSQL and for an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+/// Every document (tombstones included) written after `revision`, oldest first.
+async fn read_changes<'e>(
+    executor: impl Executor<'e, Database = sqlx::Any>,
+    revision: i64,
+) -> StoreResult<Vec<StoredDocument>> {
+    let rows = sqlx::query(
+        "select kind, doc_key, body, revision, deleted from document \
+         where revision > $1 order by revision",
+    )
+    .bind(revision)
+    .fetch_all(executor)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(StoredDocument {
+                kind: row.try_get("kind")?,
+                key: row.try_get("doc_key")?,
+                body: row.try_get("body")?,
+                revision: row.try_get("revision")?,
+                deleted: row.try_get::<i64, _>("deleted")? != 0,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::from)
+}
+
+/// Runs a commit's planned statements in `tx`; a document write that changes no row fails the
+/// whole commit with `StoreError::Conflict`.
+async fn run_statements(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    statements: Vec<commit::Statement>,
+) -> StoreResult<()> {
+    for statement in statements {
+        let mut arguments = AnyArguments::default();
+        for arg in statement.args {
+            // Adding an integer, a string or a null to AnyArguments cannot fail.
+            let _ = match arg {
+                commit::Arg::Int(value) => arguments.add(value),
+                commit::Arg::Text(value) => arguments.add(value),
+                commit::Arg::Null => arguments.add(None::<String>),
+            };
+        }
+        let changed = sqlx::query_with(statement.sql, arguments)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if statement.exactly_one_row && changed != 1 {
+            // Dropping the transaction rolls back everything written so far.
+            return Err(StoreError::Conflict);
+        }
+    }
+    Ok(())
+}
+
 /// Pool settings that operators may tune.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
@@ -133,6 +202,26 @@ pub enum Write {
     },
 }
 
+impl Write {
+    /// The stored document this write leaves behind once committed at `revision`.
+    pub fn committed_at(&self, revision: i64) -> StoredDocument {
+        let (kind, key, body, deleted) = match self {
+            Write::Create { kind, key, body }
+            | Write::Update {
+                kind, key, body, ..
+            } => (kind, key, body.as_str(), false),
+            Write::Delete { kind, key, .. } => (kind, key, "null", true),
+        };
+        StoredDocument {
+            kind: (*kind).to_owned(),
+            key: key.clone(),
+            body: body.to_owned(),
+            revision,
+            deleted,
+        }
+    }
+}
+
 /// Everything one request changes, committed atomically with its audit events.
 #[derive(Debug, Default)]
 pub struct Commit {
@@ -149,6 +238,11 @@ pub struct Store {
     /// SQLite allows one writer at a time; queueing writers here, in order, is much faster than
     /// letting them poll SQLite's busy handler, which sleeps with growing back-off.
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// The audit chain's newest hash and the revision that wrote it. A commit at the next
+    /// revision links to it without reading it back; any other commit reads the head.
+    chain_head: Arc<std::sync::Mutex<Option<(i64, String)>>>,
+    /// Runs commits to an SQLite file (see `sqlite_writer`); `None` on PostgreSQL.
+    sqlite_commits: Option<sqlite_writer::SqliteWriter>,
 }
 
 static INSTALL_DRIVERS: Once = Once::new();
@@ -162,6 +256,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
+            // An SQLite connection is a file handle in this process and cannot go stale; pinging
+            // it before every use would add a round trip to its thread for nothing.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -179,12 +276,17 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store {
+        let mut store = Store {
             pool,
             backend,
             sqlite_writer: Arc::default(),
+            chain_head: Arc::default(),
+            sqlite_commits: None,
         };
         store.migrate().await?;
+        if let Some(path) = sqlite_path(url) {
+            store.sqlite_commits = Some(sqlite_writer::SqliteWriter::start(&path)?);
+        }
         let chained = audit_chain::chain_unhashed(&store.pool).await?;
         if chained > 0 {
             tracing::warn!(
@@ -236,25 +338,7 @@ impl Store {
 
     /// Every document (tombstones included) written after `revision`, oldest first.
     pub async fn changes_since(&self, revision: i64) -> StoreResult<Vec<StoredDocument>> {
-        let rows = sqlx::query(
-            "select kind, doc_key, body, revision, deleted from document \
-             where revision > $1 order by revision",
-        )
-        .bind(revision)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(StoredDocument {
-                    kind: row.try_get("kind")?,
-                    key: row.try_get("doc_key")?,
-                    body: row.try_get("body")?,
-                    revision: row.try_get("revision")?,
-                    deleted: row.try_get::<i64, _>("deleted")? != 0,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        read_changes(&self.pool, revision).await
     }
 
     /// Whether a document existed once and was deleted (its tombstone remains).
@@ -279,87 +363,52 @@ impl Store {
 
     /// Applies every write and appends every event in one transaction, under a new global
     /// revision, which it returns. Nothing is applied if any expectation fails.
-    pub async fn commit(&self, commit: Commit) -> StoreResult<i64> {
-        let _writer = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
-            Backend::Postgres => None,
-        };
+    ///
+    /// With `built_on`, the commit also checks that the newest committed revision is still
+    /// `built_on` (that nothing was committed since the state the change was built on) and fails
+    /// with `StoreError::Stale` otherwise. That check costs nothing: it reads the revision the
+    /// commit takes anyway.
+    pub async fn commit(&self, commit: Arc<Commit>, built_on: Option<i64>) -> StoreResult<i64> {
+        let _writer = self.sqlite_write_lock().await;
         let now = chrono::Utc::now().timestamp_millis();
+        // Taken out, so that a failed commit leaves no cached head behind.
+        let cached_head = self
+            .chain_head
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let committed = match &self.sqlite_commits {
+            Some(writer) => writer.commit(commit, built_on, now, cached_head).await?,
+            None => {
+                self.commit_through_pool(&commit, built_on, now, cached_head)
+                    .await?
+            }
+        };
+        *self.chain_head.lock().unwrap_or_else(|e| e.into_inner()) =
+            committed.head.map(|hash| (committed.revision, hash));
+        Ok(committed.revision)
+    }
+
+    /// `commit` through the sqlx pool: PostgreSQL (and an in-memory SQLite database).
+    async fn commit_through_pool(
+        &self,
+        commit: &Commit,
+        built_on: Option<i64>,
+        now: i64,
+        cached_head: Option<(i64, String)>,
+    ) -> StoreResult<commit::Committed> {
         let mut tx = self.pool.begin().await?;
-        // Writing first takes the write lock at once (SQLite) or the row lock (PostgreSQL), so
-        // commits are serialised and revisions are handed out in commit order.
-        let revision: i64 = sqlx::query_scalar(
-            "update state_revision set revision = revision + 1 \
-             where state_revision_id = 1 returning revision",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        for write in &commit.writes {
-            let applied = match write {
-                Write::Create { kind, key, body } => sqlx::query(
-                    "insert into document (kind, doc_key, body, revision, deleted, created_at, updated_at) \
-                     values ($1, $2, $3, $4, 0, $5, $5) \
-                     on conflict (kind, doc_key) do update set body = excluded.body, \
-                     revision = excluded.revision, deleted = 0, created_at = excluded.created_at, \
-                     updated_at = excluded.updated_at where document.deleted = 1",
-                )
-                .bind(*kind)
-                .bind(key)
-                .bind(body)
-                .bind(revision)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
-                Write::Update {
-                    kind,
-                    key,
-                    body,
-                    expected_revision,
-                } => sqlx::query(
-                    "update document set body = $1, revision = $2, updated_at = $3 \
-                     where kind = $4 and doc_key = $5 and revision = $6 and deleted = 0",
-                )
-                .bind(body)
-                .bind(revision)
-                .bind(now)
-                .bind(*kind)
-                .bind(key)
-                .bind(*expected_revision)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
-                Write::Delete {
-                    kind,
-                    key,
-                    expected_revision,
-                } => sqlx::query(
-                    "update document set body = 'null', deleted = 1, revision = $1, updated_at = $2 \
-                     where kind = $3 and doc_key = $4 and revision = $5 and deleted = 0",
-                )
-                .bind(revision)
-                .bind(now)
-                .bind(*kind)
-                .bind(key)
-                .bind(*expected_revision)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
-            };
-            if applied != 1 {
-                // Dropping the transaction rolls back everything written so far.
-                return Err(StoreError::Conflict);
-            }
-        }
-        if !commit.events.is_empty() {
-            let mut prev_hash = audit_chain::head(&mut tx).await?;
-            for event in &commit.events {
-                prev_hash = events::insert(&mut tx, event, revision, now, &prev_hash).await?;
-            }
-        }
-        for user_id in &commit.end_sessions_of {
-            sessions::delete_for_user(&mut tx, *user_id).await?;
-        }
+        let revision: i64 = sqlx::query_scalar(commit::TAKE_REVISION)
+            .fetch_one(&mut *tx)
+            .await?;
+        commit::check_base(built_on, revision)?;
+        let head = match commit::usable_head(cached_head, revision) {
+            Some(hash) => Some(hash),
+            None if commit.events.is_empty() => None,
+            None => Some(audit_chain::head(&mut tx).await?),
+        };
+        let (statements, head) = commit::plan(commit, revision, now, head)?;
+        run_statements(&mut tx, statements).await?;
         if self.backend == Backend::Postgres {
             // Delivered to every listening replica when (and only if) the transaction commits.
             sqlx::query("select pg_notify($1, $2)")
@@ -369,7 +418,51 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(revision)
+        Ok(commit::Committed { revision, head })
+    }
+
+    /// Commits a change built under the global write lock: the last resort of a change that
+    /// keeps losing optimistic races to other replicas. The lock (the revision row) is taken
+    /// first; `prepare` then gets every document committed after `since`, read under that lock,
+    /// so nothing can be committed between what it sees and what it writes. It returns the
+    /// commit (an empty one writes nothing) and a value that is handed back with the revision.
+    pub async fn commit_exclusive<T, E>(
+        &self,
+        since: i64,
+        prepare: impl FnOnce(Vec<StoredDocument>) -> Result<(Commit, T), E>,
+    ) -> StoreResult<Result<(Option<i64>, T), E>> {
+        let _writer = self.sqlite_write_lock().await;
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut tx = self.pool.begin().await?;
+        let revision: i64 = sqlx::query_scalar(commit::TAKE_REVISION)
+            .fetch_one(&mut *tx)
+            .await?;
+        let documents = read_changes(&mut *tx, since).await?;
+        // Returning early drops the transaction, which rolls the revision back.
+        let (commit, value) = match prepare(documents) {
+            Ok(prepared) => prepared,
+            Err(error) => return Ok(Err(error)),
+        };
+        if commit.writes.is_empty() && commit.events.is_empty() {
+            return Ok(Ok((None, value)));
+        }
+        let head = match commit.events.is_empty() {
+            true => None,
+            false => Some(audit_chain::head(&mut tx).await?),
+        };
+        let (statements, head) = commit::plan(&commit, revision, now, head)?;
+        run_statements(&mut tx, statements).await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("select pg_notify($1, $2)")
+                .bind(CHANGES_CHANNEL)
+                .bind(revision.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        *self.chain_head.lock().unwrap_or_else(|e| e.into_inner()) =
+            head.map(|hash| (revision, hash));
+        Ok(Ok((Some(revision), value)))
     }
 
     pub async fn write_metrics(&self, batch: &MetricsBatch) -> StoreResult<()> {

@@ -1,6 +1,6 @@
 //! The sign-in session table. Rows are keyed by the digest of the session id, never the id.
 
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{AnyPool, Row};
 
 use super::StoreResult;
 
@@ -66,18 +66,6 @@ pub(super) async fn delete(pool: &AnyPool, digest: &str) -> StoreResult<()> {
     sqlx::query("delete from user_session where user_session_id = $1")
         .bind(digest)
         .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// Ends every session of a user, inside the commit that changes the user.
-pub(super) async fn delete_for_user(
-    tx: &mut Transaction<'_, Any>,
-    user_id: i64,
-) -> StoreResult<()> {
-    sqlx::query("delete from user_session where user_id = $1")
-        .bind(user_id)
-        .execute(&mut **tx)
         .await?;
     Ok(())
 }

@@ -427,3 +427,84 @@ pub async fn metrics_and_registrations_reach_the_admin_api(backend: Backend) {
     );
     assert_eq!(application["instances"][0]["environment"], "production");
 }
+
+/// An SDK polls over one kept-alive connection, and the server remembers that connection's last
+/// answer to make the next 304 cheap. That memory must never outlive what it depends on: a
+/// change to the flags gives the new body, a different query its own answer, and a revoked
+/// token a 401, on the very same connection.
+pub async fn repeated_polls_on_one_connection_follow_changes(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    app.create_flag("polled").await;
+    let token = app
+        .create_token(json!({"tokenName": "sdk", "type": "client", "environment": "development"}))
+        .await;
+    // One connection at most, so that every poll below reuses it.
+    let sdk = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .http1_only()
+        .build()
+        .unwrap();
+    let poll = |etag: Option<String>, query: &'static str| {
+        let mut request = sdk
+            .get(app.url(&format!("/api/client/features{query}")))
+            .header("Authorization", &token);
+        if let Some(etag) = etag {
+            request = request.header("If-None-Match", etag);
+        }
+        request.send()
+    };
+    let first = poll(None, "").await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    for _ in 0..3 {
+        let again = poll(Some(etag.clone()), "").await.unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(again.headers()["etag"], etag.as_str());
+        assert!(again.headers().contains_key("x-request-id"));
+    }
+
+    // A filter that matches nothing is a different answer, not the remembered 304.
+    let filtered = poll(Some(etag.clone()), "?namePrefix=nothing-")
+        .await
+        .unwrap();
+    assert_eq!(filtered.status(), StatusCode::OK);
+    let body: Value = filtered.json().await.unwrap();
+    assert_eq!(body["features"], json!([]));
+
+    app.create_flag("added").await;
+    let changed = poll(Some(etag.clone()), "").await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let etag = changed.headers()["etag"].to_str().unwrap().to_owned();
+    let body: Value = changed.json().await.unwrap();
+    assert_eq!(names(&body).len(), 2, "{body}");
+    let again = poll(Some(etag.clone()), "").await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    let (status, _) = app
+        .admin(
+            Method::DELETE,
+            &format!("/api/admin/api-tokens/{token}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let revoked = poll(Some(etag), "").await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
+
+    // The polls are counted like any other request.
+    let metrics = app
+        .http
+        .get(app.url("/internal-backstage/prometheus"))
+        .send()
+        .await
+        .unwrap();
+    let text = metrics.text().await.unwrap();
+    let not_modified = text
+        .lines()
+        .find(|line| {
+            line.starts_with("flagpole_http_requests_total{")
+                && line.contains("route=\"/api/client/features\"")
+                && line.contains("status=\"304\"")
+        })
+        .unwrap_or_else(|| panic!("no 304 count in {text}"));
+    assert!(not_modified.ends_with(" 4"), "{not_modified}");
+}

@@ -626,3 +626,50 @@ pub async fn prune_archives_flags_missing_from_the_file(backend: Backend) {
     );
     app.get("/api/admin/projects/checkout/features/stray").await;
 }
+
+/// The server and the CLI write one database in turns. Each change by the server right after
+/// one by the CLI must see it (the server's snapshot is stale until it looks), nothing is
+/// overwritten, and the audit log stays one unbroken hash chain across both writers.
+pub async fn server_and_cli_take_turns_on_one_database(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    app.create_flag("from-server").await;
+    for round in 0..3 {
+        let file = write(
+            &dir,
+            "flags.yaml",
+            &format!(
+                "version: 1\nflags:\n  - name: from-cli-{round}\n    description: round {round}\n"
+            ),
+        );
+        let run = apply(&app, &file, &[]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        // A change to the flag the CLI just made, and one to the server's own flag.
+        for path in [
+            format!("/api/admin/features/from-cli-{round}/toggle/on"),
+            "/api/admin/features/from-server/toggle".to_owned(),
+        ] {
+            let (status, body) = app.admin(Method::POST, &path, None).await;
+            assert!(status.is_success(), "{path}: {status} {body}");
+        }
+    }
+    for round in 0..3 {
+        let flag = app
+            .get(&format!(
+                "/api/admin/projects/default/features/from-cli-{round}"
+            ))
+            .await;
+        assert_eq!(flag["description"], format!("round {round}"), "{flag}");
+        assert!(
+            flag["environments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["enabled"] == true),
+            "{flag}"
+        );
+    }
+    let report = app.get("/api/admin/audit/verify").await;
+    assert_eq!(report["valid"], true, "{report}");
+    assert_eq!(report["eventsChecked"], app.event_count().await, "{report}");
+}

@@ -1,0 +1,146 @@
+//! SQLite commits on one thread that owns its own connection.
+//!
+//! Through sqlx, every statement is a round trip between the async task and the thread of the
+//! connection it runs on. A commit is five or more statements, and on a fast disk those thread
+//! hand-overs cost more than the commit's fsync. Here a whole commit is one message to the writer
+//! thread, which runs the statements of `commit::plan` with `rusqlite` (the SQLite library sqlx
+//! itself links) and answers once the transaction is durable. Reads stay on the sqlx pool.
+
+use std::path::Path;
+use std::sync::{mpsc, Arc};
+
+use rusqlite::{params_from_iter, Connection, OptionalExtension, ToSql, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use super::commit::{check_base, plan, usable_head, Arg, Committed, CHAIN_HEAD, TAKE_REVISION};
+use super::{Commit, StoreError, StoreResult};
+
+/// A commit to run, with what the writer needs to know about it.
+struct Job {
+    commit: Arc<Commit>,
+    built_on: Option<i64>,
+    now: i64,
+    /// The chain's head if the newest commit (at revision `.0`) was this process's.
+    cached_head: Option<(i64, String)>,
+    reply: oneshot::Sender<StoreResult<Committed>>,
+}
+
+/// The handle to the writer thread. The thread ends when the last handle is dropped.
+#[derive(Clone)]
+pub(super) struct SqliteWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SqliteWriter {
+    /// Opens a connection to the (already migrated) database file and starts the thread.
+    pub fn start(path: &Path) -> anyhow::Result<SqliteWriter> {
+        let connection = Connection::open(path)?;
+        // The same settings as the pool's connections: every acknowledged commit is on disk
+        // (WAL, synchronous=FULL), and a writer in another process (the CLI) is waited for.
+        connection.execute_batch(
+            "pragma journal_mode = wal; pragma synchronous = full; \
+             pragma busy_timeout = 10000; pragma foreign_keys = on;",
+        )?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                let mut connection = connection;
+                for job in queue {
+                    let result = run(&mut connection, &job);
+                    // The caller may have gone away (its request was cancelled); the commit
+                    // stands either way.
+                    let _ = job.reply.send(result);
+                }
+            })?;
+        Ok(SqliteWriter { jobs })
+    }
+
+    pub async fn commit(
+        &self,
+        commit: Arc<Commit>,
+        built_on: Option<i64>,
+        now: i64,
+        cached_head: Option<(i64, String)>,
+    ) -> StoreResult<Committed> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            commit,
+            built_on,
+            now,
+            cached_head,
+            reply,
+        };
+        let stopped = || StoreError::Unavailable("the SQLite writer has stopped".into());
+        self.jobs.send(job).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn run(connection: &mut Connection, job: &Job) -> StoreResult<Committed> {
+    // IMMEDIATE takes the write lock at once, as the first statement of the sqlx path does.
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sqlite_error)?;
+    let revision: i64 = tx
+        .query_row(TAKE_REVISION, [], |row| row.get(0))
+        .map_err(sqlite_error)?;
+    check_base(job.built_on, revision)?;
+    let head = match usable_head(job.cached_head.clone(), revision) {
+        Some(hash) => Some(hash),
+        None if job.commit.events.is_empty() => None,
+        None => Some(
+            tx.query_row(CHAIN_HEAD, [], |row| row.get::<_, Option<String>>(0))
+                .optional()
+                .map_err(sqlite_error)?
+                .flatten()
+                .unwrap_or_else(|| super::audit_chain::GENESIS.to_owned()),
+        ),
+    };
+    let (statements, head) = plan(&job.commit, revision, job.now, head)?;
+    for statement in statements {
+        let changed = tx
+            .prepare_cached(statement.sql)
+            .and_then(|mut prepared| prepared.execute(params_from_iter(statement.args.iter())))
+            .map_err(sqlite_error)?;
+        if statement.exactly_one_row && changed != 1 {
+            // Dropping the transaction rolls back everything written so far.
+            return Err(StoreError::Conflict);
+        }
+    }
+    tx.commit().map_err(sqlite_error)?;
+    Ok(Committed { revision, head })
+}
+
+impl ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Arg::Int(value) => value.to_sql(),
+            Arg::Text(value) => value.to_sql(),
+            Arg::Null => Ok(rusqlite::types::ToSqlOutput::Owned(
+                rusqlite::types::Value::Null,
+            )),
+        }
+    }
+}
+
+/// Sorts SQLite's errors as the sqlx path does: a unique violation is a conflict, a busy or
+/// unreadable database is an outage, anything else is a bug.
+fn sqlite_error(error: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match error.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation)
+            if error.to_string().contains("UNIQUE constraint failed") =>
+        {
+            StoreError::Conflict
+        }
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::CannotOpen
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::DiskFull,
+        ) => StoreError::Unavailable(error.to_string()),
+        _ => StoreError::Other(anyhow::Error::new(error)),
+    }
+}
