@@ -402,10 +402,24 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         commit::check_base(built_on, revision)?;
-        let head = match commit::usable_head(cached_head, revision) {
-            Some(hash) => Some(hash),
-            None if commit.events.is_empty() => None,
-            None => Some(audit_chain::head(&mut tx).await?),
+        let head = commit::usable_head(cached_head, revision);
+        self.write_and_commit(tx, commit, revision, now, head).await
+    }
+
+    /// The rest of a pool commit once its revision is taken: reads the audit chain's head if it
+    /// is needed and not known, writes the planned statements, notifies the replicas
+    /// (PostgreSQL) and commits.
+    async fn write_and_commit(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        commit: &Commit,
+        revision: i64,
+        now: i64,
+        head: Option<String>,
+    ) -> StoreResult<commit::Committed> {
+        let head = match head {
+            None if !commit.events.is_empty() => Some(audit_chain::head(&mut tx).await?),
+            known => known,
         };
         let (statements, head) = commit::plan(commit, revision, now, head)?;
         run_statements(&mut tx, statements).await?;
@@ -446,22 +460,11 @@ impl Store {
         if commit.writes.is_empty() && commit.events.is_empty() {
             return Ok(Ok((None, value)));
         }
-        let head = match commit.events.is_empty() {
-            true => None,
-            false => Some(audit_chain::head(&mut tx).await?),
-        };
-        let (statements, head) = commit::plan(&commit, revision, now, head)?;
-        run_statements(&mut tx, statements).await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("select pg_notify($1, $2)")
-                .bind(CHANGES_CHANNEL)
-                .bind(revision.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+        let committed = self
+            .write_and_commit(tx, &commit, revision, now, None)
+            .await?;
         *self.chain_head.lock().unwrap_or_else(|e| e.into_inner()) =
-            head.map(|hash| (revision, hash));
+            committed.head.map(|hash| (revision, hash));
         Ok(Ok((Some(revision), value)))
     }
 
