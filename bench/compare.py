@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Flagpole's performance, measured in one run against baselines on the same machine.
 
-Usage: bench/compare.py [--flags 1000] [--duration 10] [--connections 32] [--smoke]
+Usage: bench/compare.py [--flags 1000] [--duration 10] [--connections 32] [--rounds 3] [--smoke]
 
 Expects `target/release/flagpole` and `bench/baseline-server/target/release/baseline-server`
 (bench/run.sh builds both). Starts Flagpole on a fresh SQLite file on 127.0.0.1, seeds the flags
@@ -14,6 +14,9 @@ through the Admin API, and measures with wrk:
 - SDK metrics posts (100 flags each) and the memory they leave behind;
 - cold start to ready with 10,000 flags;
 - resident memory, idle and under load.
+
+Each throughput figure is the median of --rounds measurements; within a round every server is
+measured once, one after the other, so that a slow spell of the machine touches all of them.
 
 With UNLEASH_URL (and UNLEASH_ADMIN_TOKEN, UNLEASH_CLIENT_TOKEN, UNLEASH_FRONTEND_TOKEN,
 UNLEASH_PID for memory) the same read scenarios and toggles run against that Unleash too, seeded
@@ -64,23 +67,77 @@ def call(base, token, method, path, body=None, headers=None):
         return response.status, dict(response.headers), response.read()
 
 
+STRATEGY = {
+    "name": "flexibleRollout",
+    "constraints": [{"contextName": "userId", "operator": "NOT_IN", "values": ["blocked-1", "blocked-2"]}],
+}
+
+
 def seed(base, token, count):
     def one(n):
         name = f"seed-flag-{n:05d}"
         env = f"/api/admin/projects/default/features/{name}/environments/development"
         call(base, token, "POST", "/api/admin/projects/default/features",
              {"name": name, "description": f"flag {n}"})
-        call(base, token, "POST", f"{env}/strategies", {
-            "name": "flexibleRollout",
-            "parameters": {"rollout": "50", "stickiness": "default", "groupId": name},
-            "constraints": [{"contextName": "userId", "operator": "NOT_IN",
-                             "values": ["blocked-1", "blocked-2"]}],
-        })
+        call(base, token, "POST", f"{env}/strategies", dict(STRATEGY, parameters={
+            "rollout": "50", "stickiness": "default", "groupId": name}))
         call(base, token, "POST", f"{env}/on")
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(one, range(count)))
     return time.monotonic() - started
+
+
+def seed_unleash(base, count, first=0):
+    """Through its Admin API, Unleash slows to a few flags per second once it holds thousands, so it is seeded
+    with its import API (features-batch), which wants a personal access token: made here by logging
+    in as the account Unleash creates on its first start (loopback only)."""
+    login = json.dumps({"username": os.environ.get("UNLEASH_ADMIN_USER", "admin"),
+                        "password": os.environ.get("UNLEASH_ADMIN_PASSWORD", "unleash4all")}).encode()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    json_headers = {"Content-Type": "application/json"}
+    opener.open(urllib.request.Request(f"{base}/auth/simple/login", login, json_headers))
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    with opener.open(urllib.request.Request(
+            f"{base}/api/admin/user/tokens",
+            json.dumps({"description": f"flagpole bench seeding {time.time():.0f}",
+                        "expiresAt": expires}).encode(),
+            json_headers)) as response:
+        token = json.load(response)["secret"]
+    started = time.monotonic()
+    for chunk in range(first, count, 1000):
+        names = [f"seed-flag-{n:05d}" for n in range(chunk, min(count, chunk + 1000))]
+        call(base, token, "POST", "/api/admin/features-batch/import", {
+            "project": "default", "environment": "development", "data": {
+                "features": [{"name": name, "description": f"flag {int(name[-5:])}", "type": "release",
+                              "project": "default"} for name in names],
+                "featureStrategies": [dict(STRATEGY, featureName=name, parameters={
+                    "rollout": "50", "stickiness": "default", "groupId": name}) for name in names],
+                "featureEnvironments": [{"name": name, "featureName": name,
+                                         "environment": "development", "enabled": True}
+                                        for name in names],
+                "tagTypes": [],
+            }})
+    return time.monotonic() - started
+
+
+def holds_exactly(base, token, count):
+    """Whether a server holds seed-flag-00000 … seed-flag-{count - 1} and no more (by the last two
+    names: this script only ever seeds whole ranges). Exits if it holds another range."""
+    def exists(n):
+        try:
+            call(base, token, "GET", f"/api/admin/projects/default/features/seed-flag-{n:05d}")
+            return True
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return False
+            raise
+    if not exists(0):
+        return False
+    if exists(count - 1) and not exists(count):
+        return True
+    sys.exit(f"{base} holds another number of seeded flags than {count}: restart it on an empty "
+             "database (bench/unleash.sh start) or on the one kept for this size (UNLEASH_DB)")
 
 
 def rss_mib(pid):
@@ -128,6 +185,12 @@ def wrk(url, duration, connections, headers=(), script=None):
     p99 = re.search(r"\s99%\s+(\S+)", output).group(1)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return rps, p99, int(errors.group(1)) if errors else 0
+
+
+def median(results):
+    """The middle result by requests per second (results are wrk() tuples or plain numbers)."""
+    ordered = sorted(results, key=lambda result: result[0] if isinstance(result, tuple) else result)
+    return ordered[len(ordered) // 2]
 
 
 def wait_ready(base, timeout=30.0):
@@ -245,11 +308,12 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--cold-start-flags", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per figure (median)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script runs")
     args = parser.parse_args()
     if args.smoke:
-        args.flags, args.duration, args.cold_start_flags = 20, 1, 200
-    d, c = args.duration, args.connections
+        args.flags, args.duration, args.cold_start_flags, args.rounds = 20, 1, 200, 1
+    d, c, rounds = args.duration, args.connections, args.rounds
     port, baseline_port = int(os.environ.get("BENCH_PORT", "4299")), int(os.environ.get("BENCH_BASELINE_PORT", "4298"))
     work = tempfile.mkdtemp(prefix="flagpole-bench-")
     processes = []
@@ -286,10 +350,8 @@ def main():
             u_client = os.environ.get("UNLEASH_CLIENT_TOKEN", "default:development.unleash-insecure-api-token")
             u_front = os.environ.get("UNLEASH_FRONTEND_TOKEN", "default:development.unleash-insecure-frontend-api-token")
             u_pid = int(os.environ["UNLEASH_PID"]) if os.environ.get("UNLEASH_PID") else None
-            try:
-                call(unleash, u_admin, "GET", "/api/admin/projects/default/features/seed-flag-00000")
-            except urllib.error.HTTPError:
-                seed(unleash, u_admin, args.flags)
+            if not holds_exactly(unleash, u_admin, args.flags):
+                seed_unleash(unleash, args.flags)
             _, u_headers, _ = call(unleash, u_client, "GET", "/api/client/features")
             u_etag = u_headers.get("ETag") or u_headers.get("etag")
             u_idle = rss_mib(u_pid) if u_pid else None
@@ -312,33 +374,45 @@ def main():
         sampler = RssSampler(server.pid).__enter__()
         u_sampler = RssSampler(u_pid if unleash else None).__enter__()
         e_sampler = RssSampler(e_pid if edge else None).__enter__()
+        def measure(targets):
+            """The median of `rounds` wrk runs per target, the targets interleaved in each round."""
+            results = [[] for _ in targets]
+            for _ in range(rounds):
+                for index, target in enumerate(targets):
+                    if target:
+                        results[index].append(wrk(*target))
+            return [median(result) if result else None for result in results]
+
         for label, headers_, baseline_headers in scenarios:
-            ours = wrk(client, d, c, headers_)
-            ceiling = wrk(baseline_url, d, c, baseline_headers)
-            other = edged = None
-            if unleash:
-                u_headers_ = [h.replace(CLIENT, u_client).replace(etag, u_etag or "") for h in headers_]
-                other = wrk(f"{unleash}/api/client/features", d, c, u_headers_)
-            if edge:
-                e_headers_ = [h.replace(CLIENT, u_client).replace(etag, e_etag or "") for h in headers_]
-                edged = wrk(f"{edge}/api/client/features", d, c, e_headers_)
+            u_headers_ = [h.replace(CLIENT, u_client).replace(etag, u_etag or "") for h in headers_] if unleash else None
+            e_headers_ = [h.replace(CLIENT, u_client).replace(etag, e_etag or "") for h in headers_] if edge else None
+            ours, ceiling, other, edged = measure([
+                (client, d, c, headers_),
+                (baseline_url, d, c, baseline_headers),
+                (f"{unleash}/api/client/features", d, c, u_headers_) if unleash else None,
+                (f"{edge}/api/client/features", d, c, e_headers_) if edge else None,
+            ])
             row(label, ours, (ceiling, other, edged))
-        ours = wrk(f"{base}/api/frontend?userId=123", d, c, [f"Authorization: {FRONTEND}"])
-        other = edged = None
-        if unleash:
-            other = wrk(f"{unleash}/api/frontend?userId=123", d, c, [f"Authorization: {u_front}"])
-        if edge:
-            edged = wrk(f"{edge}/api/frontend?userId=123", d, c, [f"Authorization: {u_front}"])
+        ours, other, edged = measure([
+            (f"{base}/api/frontend?userId=123", d, c, [f"Authorization: {FRONTEND}"]),
+            (f"{unleash}/api/frontend?userId=123", d, c, [f"Authorization: {u_front}"]) if unleash else None,
+            (f"{edge}/api/frontend?userId=123", d, c, [f"Authorization: {u_front}"]) if edge else None,
+        ])
         sampler.__exit__()
         u_sampler.__exit__()
         e_sampler.__exit__()
         peak = sampler.peak
         row("GET /api/frontend?userId=123", ours, (None, other, edged))
 
-        ours_toggles = toggles_per_second(base, ADMIN, d, work)
-        other_toggles = toggles_per_second(unleash, u_admin, d, work) if unleash else None
         postgres = os.environ.get("POSTGRES_URL")
-        pg_toggles = postgres_toggles(postgres, port + 2, d, work) if postgres else None
+        toggle_runs = ([], [], [])
+        for _ in range(rounds):
+            toggle_runs[0].append(toggles_per_second(base, ADMIN, d, work))
+            if unleash:
+                toggle_runs[1].append(toggles_per_second(unleash, u_admin, d, work))
+            if postgres:
+                toggle_runs[2].append(postgres_toggles(postgres, port + 2, d, work))
+        ours_toggles, other_toggles, pg_toggles = (median(runs) if runs else None for runs in toggle_runs)
 
         script = metrics_script(work, min(100, args.flags))
         before = rss_mib(server.pid)
@@ -352,7 +426,7 @@ def main():
         cold_ms, cold_rss = cold_start(port, args.cold_start_flags) if args.cold_start_flags else (0, 0)
 
         version = subprocess.run([FLAGPOLE, "--version"], capture_output=True, text=True).stdout.strip()
-        print(f"{version}; {args.flags} flags; wrk -t1 -c{c} -d{d}s; {os.cpu_count()} cores; "
+        print(f"{version}; {args.flags} flags; wrk -t1 -c{c} -d{d}s, median of {rounds}; {os.cpu_count()} cores; "
               f"Client API body {len(body):,} bytes ({len(gzipped):,} gzipped); seeding took {seed_seconds:.1f} s")
         print()
         header = "| scenario | Flagpole req/s | p99 | minimal hyper, same bytes | Flagpole ÷ hyper |"

@@ -83,6 +83,49 @@ impl Snapshot {
         Ok(next)
     }
 
+    /// A snapshot of every stored document (each key once, at its latest revision). Flags are
+    /// nearly all of a large data set, so they are parsed on every core (with 10,000 flags,
+    /// parsing is most of the time to ready once the rows are read).
+    pub fn from_documents(documents: Vec<StoredDocument>) -> anyhow::Result<Snapshot> {
+        let (features, others): (Vec<_>, Vec<_>) = documents
+            .into_iter()
+            .partition(|document| document.kind == kind::FEATURE);
+        let mut snapshot = Snapshot::default();
+        for document in others {
+            snapshot.apply(document)?;
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per_thread = features.len().div_ceil(threads).max(1);
+        let parsed = std::thread::scope(|scope| {
+            let parsers: Vec<_> = features
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|document| Ok((document, versioned::<Feature>(document)?)))
+                            .collect::<anyhow::Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            parsers
+                .into_iter()
+                .map(|parser| {
+                    parser
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        })?;
+        for (document, feature) in parsed.into_iter().flatten() {
+            if let Some(feature) = feature {
+                snapshot.features.insert(document.key.clone(), feature);
+            }
+            snapshot.revision = snapshot.revision.max(document.revision);
+        }
+        Ok(snapshot)
+    }
+
     fn apply(&mut self, document: StoredDocument) -> anyhow::Result<()> {
         let revision = document.revision;
         match document.kind.as_str() {
@@ -198,7 +241,13 @@ impl SnapshotCell {
             history: Default::default(),
             synced_at: std::sync::Mutex::new(std::time::Instant::now()),
         };
-        cell.refresh(store).await?;
+        let loaded_at = std::time::Instant::now();
+        let documents = store.all_documents().await?;
+        let first = tokio::task::spawn_blocking(move || Snapshot::from_documents(documents))
+            .await
+            .map_err(|error| StoreError::Other(error.into()))?
+            .map_err(StoreError::Other)?;
+        cell.publish(first, loaded_at);
         Ok(cell)
     }
 

@@ -341,6 +341,14 @@ impl Store {
         read_changes(&self.pool, revision).await
     }
 
+    /// Every document (tombstones included), oldest first: what the first snapshot is built from.
+    pub async fn all_documents(&self) -> StoreResult<Vec<StoredDocument>> {
+        match &self.sqlite_commits {
+            Some(writer) => writer.all_documents().await,
+            None => read_changes(&self.pool, 0).await,
+        }
+    }
+
     /// Whether a document existed once and was deleted (its tombstone remains).
     pub async fn was_deleted(&self, kind: &str, key: &str) -> StoreResult<bool> {
         let deleted: Option<i64> =

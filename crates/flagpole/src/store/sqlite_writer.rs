@@ -4,16 +4,18 @@
 //! connection it runs on. A commit is five or more statements, and on a fast disk those thread
 //! hand-overs cost more than the commit's fsync. Here a whole commit is one message to the writer
 //! thread, which runs the statements of `commit::plan` with `rusqlite` (the SQLite library sqlx
-//! itself links) and answers once the transaction is durable. Reads stay on the sqlx pool.
+//! itself links) and answers once the transaction is durable. Reads stay on the sqlx pool, except
+//! the start-up's read of every document (`SqliteWriter::all_documents`), where the same per-row
+//! hand-overs would dominate the time to ready.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 
 use rusqlite::{params_from_iter, Connection, OptionalExtension, ToSql, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use super::commit::{check_base, plan, usable_head, Arg, Committed, CHAIN_HEAD, TAKE_REVISION};
-use super::{Commit, StoreError, StoreResult};
+use super::{Commit, StoreError, StoreResult, StoredDocument};
 
 /// A commit to run, with what the writer needs to know about it.
 struct Job {
@@ -29,6 +31,7 @@ struct Job {
 #[derive(Clone)]
 pub(super) struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
+    path: PathBuf,
 }
 
 impl SqliteWriter {
@@ -53,7 +56,19 @@ impl SqliteWriter {
                     let _ = job.reply.send(result);
                 }
             })?;
-        Ok(SqliteWriter { jobs })
+        Ok(SqliteWriter {
+            jobs,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Every document (tombstones included), oldest first, read on a blocking thread through a
+    /// connection of its own, beside the writer.
+    pub async fn all_documents(&self) -> StoreResult<Vec<StoredDocument>> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || read_all_documents(&path))
+            .await
+            .map_err(|error| StoreError::Other(error.into()))?
     }
 
     pub async fn commit(
@@ -110,6 +125,32 @@ fn run(connection: &mut Connection, job: &Job) -> StoreResult<Committed> {
     }
     tx.commit().map_err(sqlite_error)?;
     Ok(Committed { revision, head })
+}
+
+fn read_all_documents(path: &Path) -> StoreResult<Vec<StoredDocument>> {
+    let connection = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sqlite_error)?;
+    connection
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(sqlite_error)?;
+    let mut query = connection
+        .prepare(
+            "select kind, doc_key, body, revision, deleted from document \
+             where revision > 0 order by revision",
+        )
+        .map_err(sqlite_error)?;
+    let rows = query
+        .query_map([], |row| {
+            Ok(StoredDocument {
+                kind: row.get(0)?,
+                key: row.get(1)?,
+                body: row.get(2)?,
+                revision: row.get(3)?,
+                deleted: row.get::<_, i64>(4)? != 0,
+            })
+        })
+        .map_err(sqlite_error)?;
+    rows.collect::<Result<_, _>>().map_err(sqlite_error)
 }
 
 impl ToSql for Arg {

@@ -477,6 +477,20 @@ pub async fn state_survives_a_restart(backend: Backend) {
     app.create_flag("durable").await;
     app.admin(Method::POST, "/api/admin/features/durable/toggle/on", None)
         .await;
+    // Enough flags that loading them is split between threads; one archived, one deleted.
+    for n in 0..40 {
+        app.create_flag(&format!("kept-{n:02}")).await;
+    }
+    for name in ["archived", "deleted"] {
+        app.create_flag(name).await;
+        let path = format!("/api/admin/projects/default/features/{name}");
+        let (status, _) = app.admin(Method::DELETE, &path, None).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    let (status, _) = app
+        .admin(Method::DELETE, "/api/admin/archive/deleted", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let client = app
         .create_token(json!({"tokenName": "sdk", "type": "client", "environment": "development"}))
         .await;
@@ -485,6 +499,26 @@ pub async fn state_survives_a_restart(backend: Backend) {
         .get("/api/admin/projects/default/features/durable")
         .await;
     assert_eq!(flag["environments"][0]["enabled"], true);
+    let listed = app.get("/api/admin/projects/default/features").await;
+    let mut names: Vec<&str> = listed["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    let mut expected: Vec<String> = (0..40).map(|n| format!("kept-{n:02}")).collect();
+    expected.push("durable".into());
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+    let archived = app.get("/api/admin/archive/features").await;
+    let archived: Vec<&str> = archived["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(archived, ["archived"]);
     let tokens = app.get("/api/admin/api-tokens").await;
     let names: Vec<&str> = tokens["tokens"]
         .as_array()
