@@ -491,7 +491,8 @@ def main():
                 line += f" Unleash: {other_toggles:,.0f}/s | {pg_toggles / other_toggles:.1f}× |"
             print(line + ("" if unleash else " | |"))
         print(f"| SDK metrics posts, {min(100, args.flags)} flags each | {metrics[0]:,.0f}/s (p99 {metrics[1]}, {metrics[2]} errors) | RSS {before:.1f} → {after_first:.1f} → {after_second:.1f} MiB over two runs | |")
-        print(f"| cold start to ready, {args.cold_start_flags:,} flags (median of 5) | {cold_ms:.0f} ms | RSS {cold_rss:.1f} MiB | |")
+        if args.cold_start_flags:
+            print(f"| cold start to ready, {args.cold_start_flags:,} flags (median of 5) | {cold_ms:.0f} ms | RSS {cold_rss:.1f} MiB | |")
         memory = f"| resident memory idle / peak under read load | {idle_rss:.1f} / {peak:.1f} MiB |"
         if unleash and u_pid:
             memory += f" Unleash: {u_idle:.1f} / {u_sampler.peak:.1f} MiB | {u_sampler.peak / peak:.1f}× less |"
