@@ -3,7 +3,7 @@ use std::io::Read;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{feature_names as names, Backend, TestApp};
 
 async fn client_get(
     app: &TestApp,
@@ -16,15 +16,6 @@ async fn client_get(
         request = request.header(*name, *value);
     }
     request.send().await.unwrap()
-}
-
-fn names(body: &Value) -> Vec<String> {
-    body["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// Projects, environments, segments and flags that the client tests share.

@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{serve_args, Backend, TestApp, ADMIN_TOKEN};
+use crate::helpers::{feature_names, serve_args, Backend, TestApp, ADMIN_TOKEN};
 
 /// The workflow from Unleash's API-access docs, end to end.
 pub async fn documented_flow_toggles_and_attributes_the_change(backend: Backend) {
@@ -499,25 +499,13 @@ pub async fn state_survives_a_restart(backend: Backend) {
         .get("/api/admin/projects/default/features/durable")
         .await;
     assert_eq!(flag["environments"][0]["enabled"], true);
-    let listed = app.get("/api/admin/projects/default/features").await;
-    let mut names: Vec<&str> = listed["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
+    let mut names = feature_names(&app.get("/api/admin/projects/default/features").await);
     names.sort_unstable();
     let mut expected: Vec<String> = (0..40).map(|n| format!("kept-{n:02}")).collect();
     expected.push("durable".into());
     expected.sort_unstable();
     assert_eq!(names, expected);
-    let archived = app.get("/api/admin/archive/features").await;
-    let archived: Vec<&str> = archived["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap())
-        .collect();
+    let archived = feature_names(&app.get("/api/admin/archive/features").await);
     assert_eq!(archived, ["archived"]);
     let tokens = app.get("/api/admin/api-tokens").await;
     let names: Vec<&str> = tokens["tokens"]

@@ -272,3 +272,13 @@ impl TestApp {
             .expect("total")
     }
 }
+
+/// The names of the flags in a response's `features` list, in the order given.
+pub fn feature_names(body: &Value) -> Vec<String> {
+    body["features"]
+        .as_array()
+        .expect("a features list")
+        .iter()
+        .map(|f| f["name"].as_str().expect("a flag name").to_owned())
+        .collect()
+}
