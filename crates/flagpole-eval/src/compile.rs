@@ -8,34 +8,65 @@ use std::collections::{BTreeMap, HashMap};
 use crate::engine::{CompiledDependency, CompiledFeature, Engine, Requirement};
 use crate::strategies;
 use crate::variants::VariantSet;
-use crate::wire::{ClientFeature, ClientFeatures, Segment};
+use crate::wire::{ClientFeature, ClientFeatures, Dependency, Segment, Strategy, Variant};
+
+/// One flag as the engine needs it, borrowed from wherever the caller keeps its flags, so that
+/// compiling a large snapshot does not first copy every flag into the Client API's shape.
+#[derive(Debug, Clone)]
+pub struct FeatureSource<'a> {
+    pub name: &'a str,
+    pub project: Option<&'a str>,
+    pub enabled: bool,
+    pub impression_data: bool,
+    /// In evaluation order; disabled ones are skipped here.
+    pub strategies: Vec<&'a Strategy>,
+    pub variants: &'a [Variant],
+    pub dependencies: &'a [Dependency],
+}
+
+impl<'a> FeatureSource<'a> {
+    /// A flag of a Client API payload, whose strategies are already in order.
+    pub fn of(feature: &'a ClientFeature) -> FeatureSource<'a> {
+        FeatureSource {
+            name: &feature.name,
+            project: feature.project.as_deref(),
+            enabled: feature.enabled,
+            impression_data: feature.impression_data,
+            strategies: feature.strategies.iter().collect(),
+            variants: &feature.variants,
+            dependencies: &feature.dependencies,
+        }
+    }
+}
 
 pub fn compile(state: &ClientFeatures) -> Engine {
-    let segments: BTreeMap<i64, &Segment> = state
-        .segments
+    let features: Vec<FeatureSource<'_>> = state.features.iter().map(FeatureSource::of).collect();
+    compile_sources(&features, state.segments.as_deref().unwrap_or_default())
+}
+
+pub fn compile_sources(sources: &[FeatureSource<'_>], segments: &[Segment]) -> Engine {
+    let segments: BTreeMap<i64, &Segment> = segments
         .iter()
-        .flatten()
         .map(|segment| (segment.id, segment))
         .collect();
     let mut warnings = Vec::new();
     // A later duplicate name wins, as it would in an SDK's map; the earlier one is dropped.
-    let mut last: HashMap<&str, usize> = HashMap::with_capacity(state.features.len());
-    for (position, feature) in state.features.iter().enumerate() {
-        if last.insert(&feature.name, position).is_some() {
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(sources.len());
+    for (position, feature) in sources.iter().enumerate() {
+        if last.insert(feature.name, position).is_some() {
             warnings.push(format!("flag {} is listed more than once", feature.name));
         }
     }
-    let kept: Vec<&ClientFeature> = state
-        .features
+    let kept: Vec<&FeatureSource<'_>> = sources
         .iter()
         .enumerate()
-        .filter(|(position, feature)| last.get(feature.name.as_str()) == Some(position))
+        .filter(|(position, feature)| last.get(feature.name) == Some(position))
         .map(|(_, feature)| feature)
         .collect();
     let index: HashMap<String, usize> = kept
         .iter()
         .enumerate()
-        .map(|(position, feature)| (feature.name.clone(), position))
+        .map(|(position, feature)| (feature.name.to_owned(), position))
         .collect();
     let features = kept
         .iter()
@@ -70,17 +101,17 @@ pub fn compile(state: &ClientFeatures) -> Engine {
                 })
                 .collect();
             CompiledFeature {
-                name: feature.name.clone(),
-                project: feature.project.clone(),
+                name: feature.name.to_owned(),
+                project: feature.project.map(str::to_owned),
                 enabled: feature.enabled,
                 impression_data: feature.impression_data,
                 strategies: feature
                     .strategies
                     .iter()
                     .filter(|s| s.disabled != Some(true))
-                    .map(|s| strategies::compile(s, &feature.name, &segments, &mut warnings))
+                    .map(|s| strategies::compile(s, feature.name, &segments, &mut warnings))
                     .collect(),
-                variants: VariantSet::for_flag(&feature.name, &feature.variants),
+                variants: VariantSet::for_flag(feature.name, feature.variants),
                 dependencies,
             }
         })

@@ -156,10 +156,19 @@ impl Engine {
         context: &Context,
         now: DateTime<Utc>,
     ) -> Vec<Evaluation<'a>> {
+        self.evaluations(context, now).collect()
+    }
+
+    /// Every flag for one context, in snapshot order, evaluated as the iterator is advanced: a
+    /// response can be written without holding all evaluations at once.
+    pub fn evaluations<'a, 'c>(
+        &'a self,
+        context: &'c Context,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = Evaluation<'a>> + use<'a, 'c> {
         self.features
             .iter()
-            .map(|feature| self.evaluation(feature, context, now))
-            .collect()
+            .map(move |feature| self.evaluation(feature, context, now))
     }
 
     fn feature(&self, name: &str) -> Option<&CompiledFeature> {

@@ -25,6 +25,7 @@ mod strategies;
 mod variants;
 pub mod wire;
 
+pub use compile::{compile_sources, FeatureSource};
 pub use context::Context;
 pub use engine::{Engine, Evaluation, VariantRef, VariantResult};
 /// Unleash's bucketing, for tools that need to show where an id lands.

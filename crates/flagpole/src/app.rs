@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::http::{header, Method, Request};
 use axum::Router;
@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tower::Layer;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::api::fast_path::SdkFastPath;
 use crate::api::openapi;
@@ -73,8 +73,18 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let telemetry = Arc::clone(&state.telemetry);
     let (routes, mut document) = openapi::routes(Some(cors)).split_for_parts();
     openapi::complete(&mut document);
+    // Kept as its JSON text: the document's structure takes megabytes, its text a tenth of that.
+    let document = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
+    let serve_document = move || {
+        let document = document.clone();
+        async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+    };
     routes
-        .merge(SwaggerUi::new(openapi::VIEWER_PATH).url(openapi::DOCUMENT_PATH, document))
+        .route(openapi::DOCUMENT_PATH, axum::routing::get(serve_document))
+        .merge(
+            SwaggerUi::new(openapi::VIEWER_PATH)
+                .config(SwaggerConfig::new([openapi::DOCUMENT_PATH])),
+        )
         .merge(crate::ui::routes())
         .fallback(crate::ui::not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use flagpole_eval::wire::{ClientFeature, ClientFeatures, Segment as WireSegment, Strategy};
-use flagpole_eval::Engine;
+use flagpole_eval::{compile_sources, Engine, FeatureSource};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::auth::token::ApiToken;
-use crate::domain::model::Feature;
+use crate::domain::model::{Feature, FeatureEnvironment};
 use crate::snapshot::Snapshot;
 
 /// Which flags a request sees, and in which shape.
@@ -139,28 +141,54 @@ pub fn inline_segments(snapshot: &Snapshot, feature: &mut ClientFeature) {
     }
 }
 
-/// The Client API body for a scope.
-pub fn client_features(snapshot: &Snapshot, scope: &Scope) -> ClientFeatures {
-    let mut used_segments = BTreeSet::new();
-    let mut features: Vec<ClientFeature> = snapshot
+/// The flags a scope includes, in snapshot order.
+fn scoped_features<'a>(snapshot: &'a Snapshot, scope: &Scope) -> Vec<&'a Feature> {
+    snapshot
         .features
         .values()
-        .filter(|f| scope.includes(&f.value))
-        .map(|f| client_feature(&f.value, &scope.environment))
-        .collect();
-    for feature in &features {
-        for strategy in &feature.strategies {
-            used_segments.extend(strategy.segments.iter().copied());
-        }
+        .map(|f| f.value.as_ref())
+        .filter(|f| scope.includes(f))
+        .collect()
+}
+
+/// The segments that the enabled strategies of these flags use in this environment, by id.
+fn used_segments(
+    snapshot: &Snapshot,
+    features: &[&Feature],
+    environment: &str,
+) -> Vec<WireSegment> {
+    let mut used = BTreeSet::new();
+    for feature in features {
+        let active = active_strategies(feature.environments.get(environment));
+        used.extend(active.iter().flat_map(|s| s.segments.iter().copied()));
     }
-    let segments: Vec<WireSegment> = used_segments
-        .iter()
+    used.iter()
         .filter_map(|id| snapshot.segments.get(id))
         .map(|s| WireSegment {
             id: s.value.id,
             name: Some(s.value.name.clone()),
             constraints: s.value.constraints.clone(),
         })
+        .collect()
+}
+
+fn query_value(scope: &Scope) -> serde_json::Value {
+    json!({
+        "project": scope.projects.as_ref().map_or_else(|| vec!["*".to_string()], |p| p.iter().cloned().collect()),
+        "environment": scope.environment,
+        "namePrefix": scope.name_prefix,
+        "inlineSegmentConstraints": scope.inline_segments,
+    })
+}
+
+/// The Client API body for a scope, as owned values (for deltas; the body served is made by
+/// `Payload::build` from the same parts).
+pub fn client_features(snapshot: &Snapshot, scope: &Scope) -> ClientFeatures {
+    let included = scoped_features(snapshot, scope);
+    let segments = used_segments(snapshot, &included, &scope.environment);
+    let mut features: Vec<ClientFeature> = included
+        .iter()
+        .map(|f| client_feature(f, &scope.environment))
         .collect();
     if scope.inline_segments {
         for feature in &mut features {
@@ -171,13 +199,105 @@ pub fn client_features(snapshot: &Snapshot, scope: &Scope) -> ClientFeatures {
         version: 2,
         features,
         segments: (!scope.inline_segments).then_some(segments),
-        query: Some(json!({
-            "project": scope.projects.as_ref().map_or_else(|| vec!["*".to_string()], |p| p.iter().cloned().collect()),
-            "environment": scope.environment,
-            "namePrefix": scope.name_prefix,
-            "inlineSegmentConstraints": scope.inline_segments,
-        })),
+        query: Some(query_value(scope)),
         meta: None,
+    }
+}
+
+/// Serialises an iterator as a JSON array without collecting it.
+struct SerializeSeq<I>(I);
+
+impl<I> Serialize for SerializeSeq<I>
+where
+    I: Iterator + Clone,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.clone())
+    }
+}
+
+/// A flag in one environment, serialised as `client_feature` would give it, without the copy.
+struct FeatureView<'a> {
+    feature: &'a Feature,
+    state: Option<&'a FeatureEnvironment>,
+    /// For old SDKs: the snapshot whose segment constraints are copied into each strategy.
+    inline_from: Option<&'a Snapshot>,
+}
+
+impl Serialize for FeatureView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let feature = self.feature;
+        let (enabled, variants) = self
+            .state
+            .map_or((false, &[][..]), |s| (s.enabled, s.variants.as_slice()));
+        let strategies = active_strategies(self.state);
+        let strategies = strategies.iter().map(|strategy| StrategyView {
+            strategy,
+            inline_from: self.inline_from,
+        });
+        let mut out = serializer.serialize_struct("ClientFeature", 10)?;
+        out.serialize_field("name", &feature.name)?;
+        out.serialize_field("type", &feature.feature_type)?;
+        out.serialize_field("enabled", &enabled)?;
+        out.serialize_field("project", &feature.project)?;
+        out.serialize_field("stale", &feature.stale)?;
+        out.serialize_field("strategies", &SerializeSeq(strategies))?;
+        out.serialize_field("variants", variants)?;
+        if let Some(description) = &feature.description {
+            out.serialize_field("description", description)?;
+        }
+        out.serialize_field("impressionData", &feature.impression_data)?;
+        if !feature.dependencies.is_empty() {
+            out.serialize_field("dependencies", &feature.dependencies)?;
+        }
+        out.end()
+    }
+}
+
+/// The strategies SDKs see, in their order: disabled ones are left out.
+fn active_strategies(state: Option<&FeatureEnvironment>) -> Vec<&Strategy> {
+    let mut strategies: Vec<&Strategy> = state
+        .into_iter()
+        .flat_map(|s| &s.strategies)
+        .filter(|s| s.disabled != Some(true))
+        .collect();
+    strategies.sort_by_key(|s| s.sort_order.unwrap_or(0));
+    strategies
+}
+
+/// A strategy without its admin-only fields, as `client_feature` gives it.
+struct StrategyView<'a> {
+    strategy: &'a Strategy,
+    inline_from: Option<&'a Snapshot>,
+}
+
+impl Serialize for StrategyView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let strategy = self.strategy;
+        let mut out = serializer.serialize_struct("Strategy", 6)?;
+        if let Some(id) = &strategy.id {
+            out.serialize_field("id", id)?;
+        }
+        out.serialize_field("name", &strategy.name)?;
+        match self.inline_from {
+            Some(snapshot) => {
+                let inlined = strategy
+                    .segments
+                    .iter()
+                    .filter_map(|id| snapshot.segments.get(id))
+                    .flat_map(|segment| &segment.value.constraints);
+                let all = strategy.constraints.iter().chain(inlined);
+                out.serialize_field("constraints", &SerializeSeq(all))?;
+            }
+            None => out.serialize_field("constraints", &strategy.constraints)?,
+        }
+        out.serialize_field("parameters", &strategy.parameters)?;
+        out.serialize_field("variants", &strategy.variants)?;
+        if self.inline_from.is_none() && !strategy.segments.is_empty() {
+            out.serialize_field("segments", &strategy.segments)?;
+        }
+        out.end()
     }
 }
 
@@ -190,22 +310,54 @@ pub struct Payload {
 }
 
 impl Payload {
+    /// Serialises the flags straight from the snapshot into the body, which is made once and
+    /// trimmed to its size: copying 10,000 flags into the Client API's types first took more
+    /// memory than the body itself.
     fn build(snapshot: &Snapshot, scope: &Scope) -> Payload {
-        let mut body = client_features(snapshot, scope);
+        let features = scoped_features(snapshot, scope);
+        let mut body = Vec::with_capacity(1024 + 512 * features.len());
+        body.extend_from_slice(b"{\"version\":2,\"features\":");
+        let content_start = body.len();
+        let views = features.iter().map(|feature| FeatureView {
+            feature,
+            state: feature.environments.get(&scope.environment),
+            inline_from: scope.inline_segments.then_some(snapshot),
+        });
+        let write = || -> serde_json::Result<()> {
+            serde_json::to_writer(&mut body, &SerializeSeq(views))?;
+            if !scope.inline_segments {
+                body.extend_from_slice(b",\"segments\":");
+                serde_json::to_writer(
+                    &mut body,
+                    &used_segments(snapshot, &features, &scope.environment),
+                )?;
+            }
+            Ok(())
+        };
+        if let Err(error) = write() {
+            // Serialising owned data into memory cannot fail; say so loudly if it ever does.
+            tracing::error!(%error, "cannot serialise the Client API body");
+        }
         // The ETag covers what the SDK evaluates, so changes elsewhere do not force a re-fetch.
-        let content = serde_json::to_vec(&(&body.features, &body.segments)).unwrap_or_default();
-        let content_hash = hex::encode(&Sha256::digest(&content)[..8]);
+        let content_hash = hex::encode(&Sha256::digest(&body[content_start..])[..8]);
         let query_hash = scope.query_hash();
         let etag = format!("\"{query_hash}:{content_hash}:v1\"");
-        body.meta = Some(json!({
-            "revisionId": snapshot.revision,
-            "etag": etag,
-            "queryHash": query_hash,
-        }));
-        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let tail = json!({
+            "query": query_value(scope),
+            "meta": {
+                "revisionId": snapshot.revision,
+                "etag": etag,
+                "queryHash": query_hash,
+            },
+        });
+        // `tail` is an object: its text without the opening brace closes the body.
+        let tail = tail.to_string();
+        body.push(b',');
+        body.extend_from_slice(&tail.as_bytes()[1..]);
+        body.shrink_to_fit();
         Payload {
             etag,
-            json: Bytes::from(json),
+            json: Bytes::from(body),
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
         }
@@ -303,7 +455,24 @@ impl EngineCache {
                 tags: BTreeSet::new(),
                 inline_segments: false,
             };
-            let engine = Engine::compile(&client_features(snapshot, &scope));
+            let features = scoped_features(snapshot, &scope);
+            let sources: Vec<FeatureSource<'_>> = features
+                .iter()
+                .map(|feature| {
+                    let state = feature.environments.get(environment);
+                    FeatureSource {
+                        name: &feature.name,
+                        project: Some(&feature.project),
+                        enabled: state.is_some_and(|s| s.enabled),
+                        impression_data: feature.impression_data,
+                        strategies: active_strategies(state),
+                        variants: state.map_or(&[][..], |s| s.variants.as_slice()),
+                        dependencies: &feature.dependencies,
+                    }
+                })
+                .collect();
+            let engine =
+                compile_sources(&sources, &used_segments(snapshot, &features, environment));
             for warning in engine.warnings() {
                 tracing::warn!(environment, "{warning}");
             }
@@ -315,6 +484,145 @@ impl EngineCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::model::kind;
+    use crate::store::StoredDocument;
+
+    fn every_project(environment: &str) -> Scope {
+        Scope {
+            environment: environment.to_owned(),
+            projects: None,
+            name_prefix: None,
+            tags: BTreeSet::new(),
+            inline_segments: false,
+        }
+    }
+
+    fn document(kind: &str, key: &str, body: serde_json::Value) -> StoredDocument {
+        StoredDocument {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+            body: body.to_string(),
+            revision: 1,
+            deleted: false,
+        }
+    }
+
+    /// Flags with what the Client API reshapes: disabled and reordered strategies, segments,
+    /// variants, dependencies, a description, an archived flag and a flag of another project.
+    fn varied_snapshot() -> Snapshot {
+        let strategy = |id: &str, order: i64, disabled: bool, segments: Vec<i64>| {
+            json!({
+                "id": id, "name": "flexibleRollout", "title": "t", "sortOrder": order,
+                "disabled": disabled, "segments": segments,
+                "constraints": [{"contextName": "userId", "operator": "IN", "values": ["a", "b"]}],
+                "parameters": {"rollout": "50", "stickiness": "default", "groupId": id},
+                "variants": [{"name": "blue", "weight": 1000, "weightType": "variable"}],
+            })
+        };
+        let flag = |name: &str, project: &str, archived: bool| {
+            json!({
+                "name": name, "project": project, "type": "release", "archived": archived,
+                "description": format!("about {name}"), "createdAt": "2026-01-01T00:00:00Z",
+                "createdBy": "test", "impressionData": true,
+                "dependencies": [{"feature": "parent", "enabled": true}],
+                "environments": {
+                    "development": {
+                        "enabled": true,
+                        "strategies": [
+                            strategy("s-late", 9, false, vec![7]),
+                            strategy("s-off", 1, true, vec![8]),
+                            strategy("s-early", 2, false, vec![]),
+                        ],
+                        "variants": [{"name": "v", "weight": 1000, "payload": {"type": "string", "value": "x"}}],
+                    },
+                    "production": {"enabled": false, "strategies": [strategy("s-prod", 0, false, vec![8])]},
+                },
+            })
+        };
+        let segment = |id: i64| {
+            json!({
+                "id": id, "name": format!("segment {id}"), "createdAt": "2026-01-01T00:00:00Z",
+                "createdBy": "test",
+                "constraints": [{"contextName": "region", "operator": "IN", "values": [format!("r{id}")]}],
+            })
+        };
+        Snapshot::from_documents(vec![
+            document(kind::FEATURE, "parent", json!({"name": "parent", "project": "default", "type": "release", "createdAt": "2026-01-01T00:00:00Z", "createdBy": "test"})),
+            document(kind::FEATURE, "one", flag("one", "default", false)),
+            document(kind::FEATURE, "other", flag("other", "other", false)),
+            document(kind::FEATURE, "gone", flag("gone", "default", true)),
+            document(kind::SEGMENT, "7", segment(7)),
+            document(kind::SEGMENT, "8", segment(8)),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn served_body_is_the_client_model_serialised() {
+        let snapshot = varied_snapshot();
+        for (environment, projects, inline_segments) in [
+            ("development", None, false),
+            ("development", None, true),
+            ("development", Some(["default".to_owned()].into()), false),
+            ("production", None, false),
+            ("staging", None, false),
+        ] {
+            let scope = Scope {
+                environment: environment.to_owned(),
+                projects,
+                name_prefix: None,
+                tags: BTreeSet::new(),
+                inline_segments,
+            };
+            let payload = Payload::build(&snapshot, &scope);
+            let served: serde_json::Value = serde_json::from_slice(&payload.json).unwrap();
+            let mut expected = serde_json::to_value(client_features(&snapshot, &scope)).unwrap();
+            expected["meta"] = json!({
+                "revisionId": snapshot.revision,
+                "etag": payload.etag,
+                "queryHash": scope.query_hash(),
+            });
+            assert_eq!(served, expected, "{scope:?}");
+        }
+        // The segment of a disabled strategy is not sent; the other is.
+        let scope = every_project("development");
+        let served: serde_json::Value =
+            serde_json::from_slice(&Payload::build(&snapshot, &scope).json).unwrap();
+        let ids: Vec<i64> = served["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, [7]);
+        let names: Vec<&str> = served["features"][0]["strategies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["s-early", "s-late"],
+            "disabled left out, the rest by sort order"
+        );
+    }
+
+    #[test]
+    fn etag_follows_the_content_only() {
+        let snapshot = varied_snapshot();
+        let scope = every_project("development");
+        let first = Payload::build(&snapshot, &scope);
+        let mut later = snapshot.clone();
+        later.revision += 5;
+        assert_eq!(
+            Payload::build(&later, &scope).etag,
+            first.etag,
+            "same flags, same ETag"
+        );
+        let production = every_project("production");
+        assert_ne!(Payload::build(&snapshot, &production).etag, first.etag);
+    }
 
     #[test]
     fn snapshot_cache_keeps_a_bounded_number_of_keys() {

@@ -351,8 +351,12 @@ pub fn request_id_for(headers: &HeaderMap) -> HeaderValue {
         .filter(|value| value.to_str().is_ok_and(is_sane_request_id))
     {
         Some(id) => id.clone(),
-        None => HeaderValue::from_str(&ulid::Ulid::new().to_string())
-            .unwrap_or(HeaderValue::from_static("unknown")),
+        None => {
+            // Encoded on the stack: every SDK poll gets an id, so this is on the hottest path.
+            let mut text = [0; ulid::ULID_LEN];
+            HeaderValue::from_str(ulid::Ulid::new().array_to_str(&mut text))
+                .unwrap_or(HeaderValue::from_static("unknown"))
+        }
     }
 }
 

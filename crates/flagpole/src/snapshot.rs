@@ -103,7 +103,7 @@ impl Snapshot {
                     scope.spawn(move || {
                         chunk
                             .iter()
-                            .map(|document| Ok((document, versioned::<Feature>(document)?)))
+                            .map(|document| Ok((document, versioned_feature(document)?)))
                             .collect::<anyhow::Result<Vec<_>>>()
                     })
                 })
@@ -131,7 +131,7 @@ impl Snapshot {
         match document.kind.as_str() {
             kind::PROJECT => upsert(&mut self.projects, document.key.clone(), &document)?,
             kind::ENVIRONMENT => upsert(&mut self.environments, document.key.clone(), &document)?,
-            kind::FEATURE => match versioned(&document)? {
+            kind::FEATURE => match versioned_feature(&document)? {
                 Some(feature) => {
                     self.features.insert(document.key.clone(), feature);
                 }
@@ -199,6 +199,20 @@ fn upsert<K: Ord, T: DeserializeOwned>(
         None => map.remove(&key),
     };
     Ok(())
+}
+
+/// A flag document's value, compacted, or `None` when it was deleted.
+fn versioned_feature(document: &StoredDocument) -> anyhow::Result<Option<Versioned<Feature>>> {
+    if document.deleted {
+        return Ok(None);
+    }
+    let mut feature: Feature = serde_json::from_str(&document.body)
+        .with_context(|| format!("{} {} is not valid", document.kind, document.key))?;
+    feature.shrink_to_fit();
+    Ok(Some(Versioned {
+        revision: document.revision,
+        value: Arc::new(feature),
+    }))
 }
 
 /// The document's value, or `None` when it was deleted.

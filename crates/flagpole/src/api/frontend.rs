@@ -143,10 +143,11 @@ impl<'a> Toggle<'a> {
 /// through the JSON escaper. A request lists hundreds of flags, and serde's per-key work was most
 /// of what it cost.
 fn write_toggles<'a>(
-    evaluations: impl Iterator<Item = &'a Evaluation<'a>>,
+    evaluations: impl Iterator<Item = Evaluation<'a>>,
+    capacity: usize,
 ) -> serde_json::Result<Vec<u8>> {
     let flag = |on: bool, yes: &'static [u8], no: &'static [u8]| if on { yes } else { no };
-    let mut out = Vec::with_capacity(32 * 1024);
+    let mut out = Vec::with_capacity(capacity);
     out.extend_from_slice(b"{\"toggles\":[");
     for (i, evaluation) in evaluations.enumerate() {
         if i > 0 {
@@ -177,6 +178,8 @@ fn write_toggles<'a>(
         ));
     }
     out.extend_from_slice(b"]}");
+    // Concurrent requests each hold their body until it is written: none keeps spare capacity.
+    out.shrink_to_fit();
     Ok(out)
 }
 
@@ -197,18 +200,18 @@ fn evaluate(
     }
     let snapshot = state.core.snapshot.current();
     let engine = state.core.engines.get(&snapshot, &auth.token.environment);
-    let evaluations = engine.evaluate_all(&context, chrono::Utc::now());
-    let mut toggles = evaluations
-        .iter()
+    let mut toggles = engine
+        .evaluations(&context, chrono::Utc::now())
         .filter(|e| e.project.is_some_and(|p| auth.token.allows_project(p)))
         .filter(|e| keep(e));
     let body = if single {
         match toggles.next() {
-            Some(evaluation) => serde_json::to_vec(&Toggle::from(evaluation)),
+            Some(evaluation) => serde_json::to_vec(&Toggle::from(&evaluation)),
             None => return Ok(None),
         }
     } else {
-        write_toggles(toggles)
+        // About 150 bytes per flag that is on, and often half are; more grows the buffer as needed.
+        write_toggles(toggles, 80 * engine.len())
     };
     body.map(Some).map_err(|e| ApiError::Internal(e.into()))
 }
@@ -414,12 +417,15 @@ mod tests {
             toggles: evaluations.iter().map(Toggle::from).collect(),
         })
         .unwrap();
-        let written = write_toggles(evaluations.iter()).unwrap();
+        let written = write_toggles(evaluations.iter().copied(), 16).unwrap();
         assert_eq!(
             String::from_utf8(written).unwrap(),
             String::from_utf8(expected).unwrap()
         );
-        assert_eq!(write_toggles([].iter()).unwrap(), br#"{"toggles":[]}"#);
+        assert_eq!(
+            write_toggles(std::iter::empty(), 16).unwrap(),
+            br#"{"toggles":[]}"#
+        );
     }
 
     #[test]
