@@ -100,17 +100,20 @@ pub fn compile_sources(sources: &[FeatureSource<'_>], segments: &[Segment]) -> E
                     }
                 })
                 .collect();
+            let mut compiled_strategies: Vec<_> = feature
+                .strategies
+                .iter()
+                .filter(|s| s.disabled != Some(true))
+                .map(|s| strategies::compile(s, feature.name, &segments, &mut warnings))
+                .collect();
+            // A filtered collect keeps room for four; an engine holds every flag's strategies.
+            compiled_strategies.shrink_to_fit();
             CompiledFeature {
                 name: feature.name.to_owned(),
                 project: feature.project.map(str::to_owned),
                 enabled: feature.enabled,
                 impression_data: feature.impression_data,
-                strategies: feature
-                    .strategies
-                    .iter()
-                    .filter(|s| s.disabled != Some(true))
-                    .map(|s| strategies::compile(s, feature.name, &segments, &mut warnings))
-                    .collect(),
+                strategies: compiled_strategies,
                 variants: VariantSet::for_flag(feature.name, feature.variants),
                 dependencies,
             }

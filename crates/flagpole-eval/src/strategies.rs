@@ -12,7 +12,7 @@ use crate::constraints::{self, parse_range, CompiledConstraint};
 use crate::context::{Context, Field};
 use crate::hashing::{random_up_to, Group};
 use crate::variants::VariantSet;
-use crate::wire::{Segment, Strategy};
+use crate::wire::{Parameters, Segment, Strategy};
 
 #[derive(Debug, Clone)]
 pub struct CompiledStrategy {
@@ -60,7 +60,7 @@ enum Kind {
 }
 
 /// A percentage parameter as the SDKs read it (`Number(text)`): missing or invalid is 0.
-fn percentage(parameters: &BTreeMap<String, String>, key: &str) -> f64 {
+fn percentage(parameters: &Parameters, key: &str) -> f64 {
     parameters
         .get(key)
         .and_then(|v| v.trim().parse::<f64>().ok())
@@ -69,7 +69,7 @@ fn percentage(parameters: &BTreeMap<String, String>, key: &str) -> f64 {
 }
 
 /// Comma-separated lists, items trimmed, as the SDKs split them.
-fn list(parameters: &BTreeMap<String, String>, key: &str) -> Vec<String> {
+fn list(parameters: &Parameters, key: &str) -> Vec<String> {
     parameters
         .get(key)
         .map(|v| v.split(',').map(|item| item.trim().to_owned()).collect())
@@ -157,6 +157,8 @@ pub fn compile(
             .iter()
             .map(|c| constraints::compile(c, warnings)),
     );
+    // A growing vector keeps room for four; an engine holds every strategy of every flag.
+    compiled.shrink_to_fit();
     // Strategy variants hash on the strategy's stickiness and groupId, as Node and Yggdrasil do.
     let variants = VariantSet::new(
         &strategy.variants,

@@ -233,7 +233,11 @@ pub fn strategy_spec(strategy: &Strategy, names: &SegmentNames) -> StrategySpec 
         name: strategy.name.clone(),
         title: strategy.title.clone(),
         disabled: strategy.disabled == Some(true),
-        parameters: strategy.parameters.clone(),
+        parameters: strategy
+            .parameters
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
         constraints: strategy.constraints.iter().map(constraint_spec).collect(),
         segments: strategy
             .segments

@@ -965,7 +965,7 @@ impl Builder<'_> {
                     .iter()
                     .map(convert::constraint)
                     .collect(),
-                parameters: strategy.parameters.clone(),
+                parameters: strategy.parameters.clone().into_iter().collect(),
                 variants: strategy.variants.iter().map(convert::variant).collect(),
                 segments,
                 disabled: Some(strategy.disabled),

@@ -97,7 +97,8 @@ pub struct ExportedStrategy {
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "flagpole_eval::wire::parameters_from_any")]
-    pub parameters: BTreeMap<String, String>,
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub parameters: flagpole_eval::wire::Parameters,
     #[serde(default)]
     pub constraints: Vec<Constraint>,
     #[serde(default)]
@@ -871,7 +872,7 @@ pub(super) fn write_flag(
     let empty = Feature {
         tags: vec![],
         dependencies: vec![],
-        environments: BTreeMap::new(),
+        environments: Default::default(),
         ..after.clone()
     };
     let before = match previous {

@@ -1,8 +1,6 @@
 //! The aggregates Flagpole stores, in the JSON form they are stored in. Each is read and written
 //! whole; see `store` for why.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use flagpole_eval::wire::{Constraint, Dependency, Strategy, Variant};
 use serde::{Deserialize, Serialize};
@@ -73,7 +71,7 @@ pub struct Feature {
     pub created_by: String,
     /// Per-environment state; an environment missing here is disabled with no strategies.
     #[serde(default)]
-    pub environments: BTreeMap<String, FeatureEnvironment>,
+    pub environments: Environments,
     #[serde(default)]
     pub tags: Vec<Tag>,
     #[serde(default)]
@@ -85,7 +83,11 @@ impl Feature {
     /// a snapshot holds every flag for as long as it is current, and with 10,000 flags the spare
     /// room was several megabytes.
     pub fn shrink_to_fit(&mut self) {
-        for state in self.environments.values_mut() {
+        let mut environments = std::mem::take(&mut self.environments).into_tuple_vec();
+        environments.shrink_to_fit();
+        // Still sorted: it was taken from a map.
+        self.environments = Environments::from_sorted_store_unchecked(environments);
+        for (_, state) in self.environments.iter_mut() {
             state.strategies.shrink_to_fit();
             state.variants.shrink_to_fit();
             for strategy in &mut state.strategies {
@@ -123,6 +125,10 @@ impl Feature {
         })
     }
 }
+
+/// A flag's state per environment, by environment name. A flag is in a few environments, so
+/// this is a sorted vector: a B-tree node takes most of a kilobyte even for one entry.
+pub type Environments = litemap::LiteMap<String, FeatureEnvironment>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1044,7 +1044,7 @@ fn strategy_from(form: &Fields) -> Result<Strategy, Errors> {
         name,
         title: form.opt("title"),
         constraints,
-        parameters,
+        parameters: parameters.into_iter().collect(),
         variants: variants_from(form, "sv"),
         segments,
         disabled: Some(form.checked("disabled")),
