@@ -295,7 +295,87 @@ pub struct Dependency {
 /// A strategy's parameters, by name. A strategy has a handful, so they are kept in a sorted
 /// vector: a B-tree node takes half a kilobyte even for three entries, and a server holds every
 /// strategy of every flag in memory.
-pub type Parameters = litemap::LiteMap<String, String>;
+pub type Parameters = SmallMap<String, String>;
+
+/// A map with few entries, kept as a sorted vector (`litemap`), that reads and writes JSON as an
+/// object like a `BTreeMap`. `LiteMap`'s own serialisation writes an empty map as `[]`, which
+/// no Unleash client expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmallMap<K, V>(litemap::LiteMap<K, V>);
+
+impl<K, V> SmallMap<K, V> {
+    pub fn new() -> Self {
+        SmallMap(litemap::LiteMap::new())
+    }
+
+    pub fn with_capacity(capacity: usize) -> Self {
+        SmallMap(litemap::LiteMap::with_capacity(capacity))
+    }
+
+    /// Gives back the room that growing left (a growing vector keeps room for four).
+    pub fn shrink_to_fit(&mut self) {
+        let mut entries = std::mem::take(&mut self.0).into_tuple_vec();
+        entries.shrink_to_fit();
+        // Still sorted: the entries come from a map.
+        self.0 = litemap::LiteMap::from_sorted_store_unchecked(entries);
+    }
+}
+
+impl<K, V> Default for SmallMap<K, V> {
+    fn default() -> Self {
+        SmallMap::new()
+    }
+}
+
+impl<K, V> std::ops::Deref for SmallMap<K, V> {
+    type Target = litemap::LiteMap<K, V>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<K, V> std::ops::DerefMut for SmallMap<K, V> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<K: Ord, V> FromIterator<(K, V)> for SmallMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+        SmallMap(entries.into_iter().collect())
+    }
+}
+
+impl<K, V> IntoIterator for SmallMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_tuple_vec().into_iter()
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a SmallMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Box<dyn Iterator<Item = (&'a K, &'a V)> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.0.iter())
+    }
+}
+
+impl<K: Serialize, V: Serialize> Serialize for SmallMap<K, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter())
+    }
+}
+
+impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for SmallMap<K, V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        litemap::LiteMap::deserialize(deserializer).map(SmallMap)
+    }
+}
 
 /// Strategy parameters are strings on the wire, but scripts often send numbers or booleans
 /// (`"rollout": 50`); those are accepted and kept as their text form.
@@ -334,6 +414,21 @@ mod tests {
         let unknown: Operator = serde_json::from_str("\"SOUNDS_LIKE\"").unwrap();
         assert_eq!(unknown, Operator::Unknown("SOUNDS_LIKE".into()));
         assert_eq!(serde_json::to_string(&unknown).unwrap(), "\"SOUNDS_LIKE\"");
+    }
+
+    #[test]
+    fn small_maps_are_json_objects_even_when_empty() {
+        let empty: Parameters = Parameters::new();
+        assert_eq!(serde_json::to_string(&empty).unwrap(), "{}");
+        assert_eq!(serde_json::to_value(&empty).unwrap(), serde_json::json!({}));
+        let mut two: Parameters = [("b", "2"), ("a", "1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        two.shrink_to_fit();
+        assert_eq!(serde_json::to_string(&two).unwrap(), r#"{"a":"1","b":"2"}"#);
+        let back: Parameters = serde_json::from_str(r#"{"b":"2","a":"1"}"#).unwrap();
+        assert_eq!(back, two);
     }
 
     #[test]

@@ -83,10 +83,7 @@ impl Feature {
     /// a snapshot holds every flag for as long as it is current, and with 10,000 flags the spare
     /// room was several megabytes.
     pub fn shrink_to_fit(&mut self) {
-        let mut environments = std::mem::take(&mut self.environments).into_tuple_vec();
-        environments.shrink_to_fit();
-        // Still sorted: it was taken from a map.
-        self.environments = Environments::from_sorted_store_unchecked(environments);
+        self.environments.shrink_to_fit();
         for (_, state) in self.environments.iter_mut() {
             state.strategies.shrink_to_fit();
             state.variants.shrink_to_fit();
@@ -128,7 +125,7 @@ impl Feature {
 
 /// A flag's state per environment, by environment name. A flag is in a few environments, so
 /// this is a sorted vector: a B-tree node takes most of a kilobyte even for one entry.
-pub type Environments = litemap::LiteMap<String, FeatureEnvironment>;
+pub type Environments = flagpole_eval::wire::SmallMap<String, FeatureEnvironment>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

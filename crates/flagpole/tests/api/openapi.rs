@@ -96,7 +96,9 @@ pub async fn document_is_served_and_every_operation_is_routed(backend: Backend) 
 }
 
 /// Routes are only ever registered through `utoipa_axum::routes!`, which documents them. A plain
-/// axum `.route(` would bypass the document, so none may appear in the server's source.
+/// axum `.route(` would bypass the document, so none may appear in the server's source, except
+/// the one that serves the document itself (kept as text; Swagger UI's pages are not in the
+/// document either).
 #[test]
 fn no_route_bypasses_the_document() {
     fn visit(dir: &Path, offenders: &mut Vec<String>) {
@@ -112,7 +114,10 @@ fn no_route_bypasses_the_document() {
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for (number, line) in text.lines().enumerate() {
-                    if line.contains(".route(") || line.contains("routing::") {
+                    let serves_the_document = line.contains("openapi::DOCUMENT_PATH");
+                    if (line.contains(".route(") || line.contains("routing::"))
+                        && !serves_the_document
+                    {
                         offenders.push(format!("{}:{}: {line}", path.display(), number + 1));
                     }
                 }
