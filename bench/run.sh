@@ -9,7 +9,7 @@
 # the same run, start one on loopback (`bench/unleash.sh start`, on the local PostgreSQL) and, to
 # compare with Unleash Edge too, Edge in front of it (`bench/unleash.sh edge`); export what they
 # print (UNLEASH_URL, UNLEASH_PID, EDGE_URL, EDGE_PID). POSTGRES_URL adds toggles on PostgreSQL.
-# Idle SDK streams are measured by bench/streams.py.
+# Idle SDK streams are measured by bench/streams.py, and where memory goes by bench/memory.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
