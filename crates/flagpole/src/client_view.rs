@@ -92,35 +92,24 @@ impl Scope {
 
 /// A flag as SDKs see it in one environment. Disabled strategies are left out.
 pub fn client_feature(feature: &Feature, environment: &str) -> ClientFeature {
-    let state = feature.environment(environment);
-    let mut strategies: Vec<Strategy> = state
-        .strategies
-        .into_iter()
-        .filter(|s| s.disabled != Some(true))
-        .collect();
-    strategies.sort_by_key(|s| s.sort_order.unwrap_or(0));
-    let strategies = strategies
+    let state = feature.environments.get(environment);
+    let strategies = active_strategies(state)
         .into_iter()
         .map(|s| Strategy {
-            id: s.id,
-            name: s.name,
             title: None,
-            constraints: s.constraints,
-            parameters: s.parameters,
-            variants: s.variants,
-            segments: s.segments,
             disabled: None,
             sort_order: None,
+            ..s.clone()
         })
         .collect();
     ClientFeature {
         name: feature.name.clone(),
         feature_type: Some(feature.feature_type.clone()),
-        enabled: state.enabled,
+        enabled: state.is_some_and(|s| s.enabled),
         project: Some(feature.project.clone()),
         stale: feature.stale,
         strategies,
-        variants: state.variants,
+        variants: state.map(|s| s.variants.clone()).unwrap_or_default(),
         description: feature.description.clone(),
         impression_data: feature.impression_data,
         dependencies: feature.dependencies.clone(),
