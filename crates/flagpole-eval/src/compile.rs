@@ -4,8 +4,9 @@
 //! fails closed with a warning.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use crate::engine::{CompiledDependency, CompiledFeature, Engine, Requirement};
+use crate::engine::{CompiledDependency, CompiledFeature, Engine, NameIndex, Requirement};
 use crate::strategies;
 use crate::variants::VariantSet;
 use crate::wire::{ClientFeature, ClientFeatures, Dependency, Segment, Strategy, Variant};
@@ -63,12 +64,13 @@ pub fn compile_sources(sources: &[FeatureSource<'_>], segments: &[Segment]) -> E
         .filter(|(position, feature)| last.get(feature.name) == Some(position))
         .map(|(_, feature)| feature)
         .collect();
-    let index: HashMap<String, usize> = kept
+    let positions: HashMap<&str, usize> = kept
         .iter()
         .enumerate()
-        .map(|(position, feature)| (feature.name.to_owned(), position))
+        .map(|(position, feature)| (feature.name, position))
         .collect();
-    let features = kept
+    let mut projects: HashMap<&str, Arc<str>> = HashMap::new();
+    let features: Vec<CompiledFeature> = kept
         .iter()
         .map(|feature| {
             let dependencies = feature
@@ -77,8 +79,8 @@ pub fn compile_sources(sources: &[FeatureSource<'_>], segments: &[Segment]) -> E
                 .map(|dependency| {
                     // Dependencies are one level deep: a parent with parents of its own, or one
                     // that is not in the snapshot, never satisfies.
-                    let parent = index
-                        .get(&dependency.feature)
+                    let parent = positions
+                        .get(dependency.feature.as_str())
                         .copied()
                         .filter(|&parent| kept[parent].dependencies.is_empty());
                     if parent.is_none() {
@@ -110,18 +112,20 @@ pub fn compile_sources(sources: &[FeatureSource<'_>], segments: &[Segment]) -> E
             compiled_strategies.shrink_to_fit();
             CompiledFeature {
                 name: feature.name.to_owned(),
-                project: feature.project.map(str::to_owned),
+                project: feature.project.map(|project| {
+                    Arc::clone(projects.entry(project).or_insert_with(|| project.into()))
+                }),
                 enabled: feature.enabled,
                 impression_data: feature.impression_data,
                 strategies: compiled_strategies,
-                variants: VariantSet::for_flag(feature.name, feature.variants),
+                variants: VariantSet::for_flag(feature.name, feature.variants).map(Box::new),
                 dependencies,
             }
         })
         .collect();
     Engine {
+        index: NameIndex::new(&features),
         features,
-        index,
         warnings,
     }
 }

@@ -2,7 +2,10 @@
 //! enabled (dependencies, then the flag's switch, then the first matching strategy) and which
 //! variant it gives. Evaluation borrows from the engine and allocates nothing on the hot path.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,18 +21,59 @@ use crate::wire::Payload;
 pub struct Engine {
     /// In the order of the snapshot, for stable listings.
     pub(crate) features: Vec<CompiledFeature>,
-    pub(crate) index: HashMap<String, usize>,
+    pub(crate) index: NameIndex,
     pub(crate) warnings: Vec<String>,
+}
+
+/// Flag positions by name. The names live in the flags; a map keyed by name would keep a
+/// second copy of every one.
+#[derive(Clone, Default)]
+pub(crate) struct NameIndex {
+    positions: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl NameIndex {
+    /// Indexes flags whose names are unique.
+    pub fn new(features: &[CompiledFeature]) -> NameIndex {
+        let hasher = DefaultHashBuilder::default();
+        let mut positions = HashTable::with_capacity(features.len());
+        let name_hash = |position: &u32| hasher.hash_one(&features[*position as usize].name);
+        for position in 0..features.len() {
+            let position = position as u32;
+            positions.insert_unique(name_hash(&position), position, name_hash);
+        }
+        NameIndex { positions, hasher }
+    }
+
+    pub fn get(&self, features: &[CompiledFeature], name: &str) -> Option<usize> {
+        self.positions
+            .find(self.hasher.hash_one(name), |&position| {
+                features[position as usize].name == name
+            })
+            .map(|&position| position as usize)
+    }
+}
+
+impl std::fmt::Debug for NameIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NameIndex")
+            .field("len", &self.positions.len())
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledFeature {
     pub name: String,
-    pub project: Option<String>,
+    /// Shared by the flags of one project: most engines hold thousands of flags and a handful
+    /// of projects.
+    pub project: Option<Arc<str>>,
     pub enabled: bool,
     pub impression_data: bool,
     pub strategies: Vec<CompiledStrategy>,
-    pub variants: Option<VariantSet>,
+    /// Boxed: most flags have none, and an empty slot would take the set's full size.
+    pub variants: Option<Box<VariantSet>>,
     pub dependencies: Vec<CompiledDependency>,
 }
 
@@ -113,7 +157,7 @@ impl Engine {
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.index.contains_key(name)
+        self.index.get(&self.features, name).is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -171,8 +215,23 @@ impl Engine {
             .map(move |feature| self.evaluation(feature, context, now))
     }
 
+    /// The flag at `position` in snapshot order, evaluated; `None` past the end. Lets a caller
+    /// that cannot hold a borrowing iterator (a response body written in pieces) walk the flags.
+    pub fn evaluate_at<'a>(
+        &'a self,
+        position: usize,
+        context: &Context,
+        now: DateTime<Utc>,
+    ) -> Option<Evaluation<'a>> {
+        self.features
+            .get(position)
+            .map(|feature| self.evaluation(feature, context, now))
+    }
+
     fn feature(&self, name: &str) -> Option<&CompiledFeature> {
-        self.index.get(name).map(|&i| &self.features[i])
+        self.index
+            .get(&self.features, name)
+            .map(|position| &self.features[position])
     }
 
     fn evaluation<'a>(
@@ -202,7 +261,7 @@ impl Engine {
         };
         // The matching strategy's variants win over the flag's.
         strategy_variants
-            .or(feature.variants.as_ref())
+            .or(feature.variants.as_deref())
             .and_then(|variants| variants.select(context))
             .map_or(VariantRef::disabled(true), |variant| VariantRef {
                 name: &variant.name,
@@ -230,7 +289,7 @@ impl Engine {
             .strategies
             .iter()
             .find(|strategy| strategy.is_enabled(context, now))
-            .map(|strategy| strategy.variants.as_ref())
+            .map(|strategy| strategy.variants.as_deref())
     }
 
     fn parents_satisfied(

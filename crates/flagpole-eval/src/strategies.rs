@@ -19,7 +19,7 @@ pub struct CompiledStrategy {
     kind: Kind,
     constraints: Vec<CompiledConstraint>,
     /// The strategy's own variants, when it has some with weight.
-    pub variants: Option<VariantSet>,
+    pub variants: Option<Box<VariantSet>>,
 }
 
 /// Which id a rollout hashes.
@@ -164,7 +164,8 @@ pub fn compile(
         &strategy.variants,
         group_id_or(feature_name),
         Stickiness::parse(parameters.get("stickiness").map(String::as_str)),
-    );
+    )
+    .map(Box::new);
     CompiledStrategy {
         kind,
         constraints: compiled,

@@ -385,6 +385,10 @@ impl Payload {
 /// memory without bound. Past the cap, values are built per request and dropped.
 pub struct SnapshotCache<K, V> {
     entries: Mutex<(i64, HashMap<K, Arc<V>>)>,
+    /// Held while a value is built. The first requests after a change arrive together, and each
+    /// building its own copy of a megabytes-large body or engine would multiply the memory the
+    /// server needs at that moment; they wait for the one build instead.
+    building: Mutex<()>,
 }
 
 /// Values kept per snapshot in a `SnapshotCache`; far more scopes than real SDK fleets use.
@@ -394,30 +398,51 @@ impl<K, V> Default for SnapshotCache<K, V> {
     fn default() -> Self {
         SnapshotCache {
             entries: Mutex::new((0, HashMap::new())),
+            building: Mutex::new(()),
         }
     }
 }
 
 impl<K: std::hash::Hash + Eq + Clone, V> SnapshotCache<K, V> {
     pub fn get_or_build(&self, revision: i64, key: &K, build: impl FnOnce() -> V) -> Arc<V> {
+        let has_room = match self.cached(revision, key) {
+            Ok(hit) => return hit,
+            Err(has_room) => has_room,
+        };
+        if !has_room {
+            // Past the cap nothing is kept, so there is no build to share.
+            return Arc::new(build());
+        }
+        let _building = self.building.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(hit) = self.cached(revision, key) {
+            return hit;
+        }
         {
-            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            if entries.0 == revision {
-                if let Some(hit) = entries.1.get(key) {
-                    return Arc::clone(hit);
-                }
+            // The values of an older snapshot go before the new one is built (requests still
+            // using them keep their own references).
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if entries.0 < revision {
+                *entries = (revision, HashMap::new());
             }
         }
-        // Built outside the lock; two requests racing on a new key may both build it once.
         let value = Arc::new(build());
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.0 < revision {
-            *entries = (revision, HashMap::new());
-        }
         if entries.0 == revision && entries.1.len() < MAX_CACHED_KEYS {
             entries.1.insert(key.clone(), Arc::clone(&value));
         }
         value
+    }
+
+    /// The value kept for this key, or whether there is room to keep one.
+    fn cached(&self, revision: i64, key: &K) -> Result<Arc<V>, bool> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.0 != revision {
+            return Err(true);
+        }
+        match entries.1.get(key) {
+            Some(hit) => Ok(Arc::clone(hit)),
+            None => Err(entries.1.len() < MAX_CACHED_KEYS),
+        }
     }
 }
 
@@ -632,5 +657,33 @@ mod tests {
         let fresh = cache.get_or_build(2, &"prefix-0".to_owned(), || 7);
         assert_eq!(*fresh, 7);
         assert_eq!(cache.entries.lock().unwrap().1.len(), 1);
+    }
+
+    /// Requests that ask for the same new value at once get one build between them, and the
+    /// older snapshot's values are let go before it.
+    #[test]
+    fn concurrent_requests_share_one_build() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let cache: SnapshotCache<String, usize> = SnapshotCache::default();
+        cache.get_or_build(1, &"engine".to_owned(), || 1);
+        let builds = AtomicUsize::new(0);
+        let start = std::sync::Barrier::new(8);
+        std::thread::scope(|threads| {
+            for _ in 0..8 {
+                threads.spawn(|| {
+                    start.wait();
+                    let value = cache.get_or_build(2, &"engine".to_owned(), || {
+                        builds.fetch_add(1, Ordering::SeqCst);
+                        // Long enough that every other request arrives while this one builds.
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                        2
+                    });
+                    assert_eq!(*value, 2);
+                });
+            }
+        });
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+        let entries = cache.entries.lock().unwrap();
+        assert_eq!((entries.0, entries.1.len()), (2, 1));
     }
 }

@@ -2,17 +2,24 @@
 //! server evaluates every flag for the caller's context with the engine compiled for the
 //! token's environment, and answers with the enabled ones.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use flagpole_eval::{Context, Evaluation};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use flagpole_eval::{Context, Engine, Evaluation};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::api::{ApiJson, QueryPairs};
 use crate::app::AppState;
+use crate::auth::token::ApiToken;
 use crate::auth::FrontendAuth;
 use crate::domain::metrics::{ClientMetrics, ClientRegistration};
 use crate::error::{ApiError, ApiResult};
@@ -138,85 +145,147 @@ impl<'a> Toggle<'a> {
     }
 }
 
-/// Writes `{"toggles":[…]}` for these evaluations: byte for byte what serialising each with
-/// `Toggle` gives, but with the keys as fixed text, so that only names (and payloads) pass
-/// through the JSON escaper. A request lists hundreds of flags, and serde's per-key work was most
-/// of what it cost.
-fn write_toggles<'a>(
-    evaluations: impl Iterator<Item = Evaluation<'a>>,
-    capacity: usize,
-) -> serde_json::Result<Vec<u8>> {
+/// Writes one toggle of the `{"toggles":[…]}` list (with its leading comma unless `first`):
+/// byte for byte what serialising it with `Toggle` gives, but with the keys as fixed text, so
+/// that only names (and payloads) pass through the JSON escaper. A request lists hundreds of
+/// flags, and serde's per-key work was most of what it cost.
+fn write_toggle(out: &mut Vec<u8>, evaluation: &Evaluation<'_>, first: bool) {
     let flag = |on: bool, yes: &'static [u8], no: &'static [u8]| if on { yes } else { no };
-    let mut out = Vec::with_capacity(capacity);
-    out.extend_from_slice(b"{\"toggles\":[");
-    for (i, evaluation) in evaluations.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"name\":");
-        serde_json::to_writer(&mut out, evaluation.name)?;
-        out.extend_from_slice(b",\"enabled\":true,\"variant\":{\"name\":");
-        serde_json::to_writer(&mut out, evaluation.variant.name)?;
-        out.extend_from_slice(flag(
-            evaluation.variant.enabled,
-            b",\"enabled\":true",
-            b",\"enabled\":false",
-        ));
-        if let Some(payload) = evaluation.variant.payload {
-            out.extend_from_slice(b",\"payload\":");
-            serde_json::to_writer(&mut out, payload)?;
-        }
-        out.extend_from_slice(flag(
-            evaluation.enabled,
-            b",\"feature_enabled\":true,\"featureEnabled\":true}",
-            b",\"feature_enabled\":false,\"featureEnabled\":false}",
-        ));
-        out.extend_from_slice(flag(
-            evaluation.impression_data,
-            b",\"impressionData\":true}",
-            b",\"impressionData\":false}",
-        ));
+    if !first {
+        out.push(b',');
     }
-    out.extend_from_slice(b"]}");
-    // Concurrent requests each hold their body until it is written: none keeps spare capacity.
-    out.shrink_to_fit();
-    Ok(out)
+    out.extend_from_slice(b"{\"name\":");
+    write_json(out, evaluation.name);
+    out.extend_from_slice(b",\"enabled\":true,\"variant\":{\"name\":");
+    write_json(out, evaluation.variant.name);
+    out.extend_from_slice(flag(
+        evaluation.variant.enabled,
+        b",\"enabled\":true",
+        b",\"enabled\":false",
+    ));
+    if let Some(payload) = evaluation.variant.payload {
+        out.extend_from_slice(b",\"payload\":");
+        write_json(out, payload);
+    }
+    out.extend_from_slice(flag(
+        evaluation.enabled,
+        b",\"feature_enabled\":true,\"featureEnabled\":true}",
+        b",\"feature_enabled\":false,\"featureEnabled\":false}",
+    ));
+    out.extend_from_slice(flag(
+        evaluation.impression_data,
+        b",\"impressionData\":true}",
+        b",\"impressionData\":false}",
+    ));
 }
 
-/// Evaluates every flag the token may see and serialises those `keep` accepts: the whole list,
-/// or (with `single`) just the first one.
-fn evaluate(
+/// Strings and payloads (two strings) cannot fail to serialise, and a `Vec` cannot fail to grow
+/// short of running out of memory.
+fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    serde_json::to_writer(out, value).expect("strings serialise to a Vec");
+}
+
+/// About how much of the list a response holds at once: enough for a thousand flags in one
+/// piece (about 75 KB when half of them are on).
+const PIECE_BYTES: usize = 128 * 1024;
+
+/// The enabled flags for one context as a response body, evaluated as it is sent: a piece of
+/// about `PIECE_BYTES` at a time. With 10,000 flags the list is most of a megabyte, and every
+/// request waiting for its client to read would otherwise hold all of it.
+struct ToggleList {
+    engine: Arc<Engine>,
+    token: Arc<ApiToken>,
+    context: Context,
+    now: DateTime<Utc>,
+    /// The next flag to evaluate, in snapshot order.
+    position: usize,
+    /// Whether a toggle has been written (the next one needs a comma).
+    listed_any: bool,
+    finished: bool,
+}
+
+impl ToggleList {
+    fn new(engine: Arc<Engine>, token: Arc<ApiToken>, context: Context) -> ToggleList {
+        ToggleList {
+            engine,
+            token,
+            context,
+            now: chrono::Utc::now(),
+            position: 0,
+            listed_any: false,
+            finished: false,
+        }
+    }
+
+    /// The next piece of the list; the first opens it and the last closes it.
+    fn next_piece(&mut self) -> Vec<u8> {
+        // Room for every flag left (a toggle takes about 150 bytes), up to a piece.
+        let left = self.engine.len().saturating_sub(self.position);
+        let mut out = Vec::with_capacity(left.saturating_mul(160).clamp(64, PIECE_BYTES + 1024));
+        if self.position == 0 {
+            out.extend_from_slice(b"{\"toggles\":[");
+        }
+        while out.len() < PIECE_BYTES {
+            let Some(evaluation) = self
+                .engine
+                .evaluate_at(self.position, &self.context, self.now)
+            else {
+                out.extend_from_slice(b"]}");
+                self.finished = true;
+                break;
+            };
+            self.position += 1;
+            let visible = evaluation
+                .project
+                .is_some_and(|project| self.token.allows_project(project));
+            if evaluation.enabled && visible {
+                write_toggle(&mut out, &evaluation, !self.listed_any);
+                self.listed_any = true;
+            }
+        }
+        out
+    }
+
+    /// The response: with a known length when the list fits in one piece (as it does for a
+    /// thousand flags), otherwise sent in pieces as the client reads them.
+    fn into_response(mut self) -> Response {
+        let mut first = self.next_piece();
+        if self.finished {
+            // Held until the client has read it: without the room estimated for flags that
+            // turned out to be off.
+            first.shrink_to_fit();
+            return no_cache(Body::from(first));
+        }
+        let rest = futures_util::stream::unfold(self, |mut list| async move {
+            if list.finished {
+                return None;
+            }
+            let piece = Bytes::from(list.next_piece());
+            Some((Ok::<_, Infallible>(piece), list))
+        });
+        let pieces = futures_util::stream::once(async move { Ok(Bytes::from(first)) }).chain(rest);
+        no_cache(Body::from_stream(pieces))
+    }
+}
+
+/// The engine for the token's environment, and the context completed from the token (which
+/// fixes the environment) and the caller's address (which fills in remoteAddress).
+fn prepare(
     state: &AppState,
     auth: &FrontendAuth,
     mut context: Context,
     peer: SocketAddr,
-    single: bool,
-    keep: impl Fn(&Evaluation<'_>) -> bool,
-) -> ApiResult<Option<Vec<u8>>> {
-    // The token fixes the environment; the caller's address fills in remoteAddress.
+) -> (Arc<Engine>, Context) {
     context.environment = Some(auth.token.environment.clone());
     if context.remote_address.is_none() {
         context.remote_address = Some(peer.ip().to_string());
     }
     let snapshot = state.core.snapshot.current();
     let engine = state.core.engines.get(&snapshot, &auth.token.environment);
-    let mut toggles = engine
-        .evaluations(&context, chrono::Utc::now())
-        .filter(|e| e.project.is_some_and(|p| auth.token.allows_project(p)))
-        .filter(|e| keep(e));
-    let body = if single {
-        match toggles.next() {
-            Some(evaluation) => serde_json::to_vec(&Toggle::from(&evaluation)),
-            None => return Ok(None),
-        }
-    } else {
-        // About 150 bytes per flag that is on, and often half are; more grows the buffer as needed.
-        write_toggles(toggles, 80 * engine.len())
-    };
-    body.map(Some).map_err(|e| ApiError::Internal(e.into()))
+    (engine, context)
 }
 
-fn no_cache(body: Vec<u8>) -> Response {
+fn no_cache(body: Body) -> Response {
     (
         [
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
@@ -251,8 +320,8 @@ pub async fn get_frontend_features(
     QueryPairs(pairs): QueryPairs,
 ) -> ApiResult<Response> {
     let context = context_from_pairs(pairs)?;
-    let body = evaluate(&state, &auth, context, peer, false, |e| e.enabled)?.unwrap_or_default();
-    Ok(no_cache(body))
+    let (engine, context) = prepare(&state, &auth, context, peer);
+    Ok(ToggleList::new(engine, Arc::clone(&auth.token), context).into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -278,8 +347,8 @@ pub async fn post_frontend_features(
     ApiJson(body): ApiJson<ContextBody>,
 ) -> ApiResult<Response> {
     let context = context_from_json(body.context.unwrap_or_else(|| json!({})))?;
-    let body = evaluate(&state, &auth, context, peer, false, |e| e.enabled)?.unwrap_or_default();
-    Ok(no_cache(body))
+    let (engine, context) = prepare(&state, &auth, context, peer);
+    Ok(ToggleList::new(engine, Arc::clone(&auth.token), context).into_response())
 }
 
 /// One flag, when it is enabled for this context (404 otherwise, so that a disabled flag and an
@@ -304,11 +373,17 @@ pub async fn get_frontend_feature(
     QueryPairs(pairs): QueryPairs,
 ) -> ApiResult<Response> {
     let context = context_from_pairs(pairs)?;
-    let toggle = evaluate(&state, &auth, context, peer, true, |e| {
-        e.enabled && e.name == name
-    })?
-    .ok_or_else(|| ApiError::not_found(format!("Could not find feature flag with name {name}")))?;
-    Ok(no_cache(toggle))
+    let (engine, context) = prepare(&state, &auth, context, peer);
+    let toggle = engine
+        .evaluate(&name, &context, chrono::Utc::now())
+        .filter(|e| e.enabled)
+        .filter(|e| e.project.is_some_and(|p| auth.token.allows_project(p)))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("Could not find feature flag with name {name}"))
+        })?;
+    let body =
+        serde_json::to_vec(&Toggle::from(&toggle)).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(no_cache(Body::from(body)))
 }
 
 #[utoipa::path(
@@ -417,15 +492,108 @@ mod tests {
             toggles: evaluations.iter().map(Toggle::from).collect(),
         })
         .unwrap();
-        let written = write_toggles(evaluations.iter().copied(), 16).unwrap();
+        let mut written = b"{\"toggles\":[".to_vec();
+        for (i, evaluation) in evaluations.iter().enumerate() {
+            write_toggle(&mut written, evaluation, i == 0);
+        }
+        written.extend_from_slice(b"]}");
         assert_eq!(
             String::from_utf8(written).unwrap(),
             String::from_utf8(expected).unwrap()
         );
-        assert_eq!(
-            write_toggles(std::iter::empty(), 16).unwrap(),
-            br#"{"toggles":[]}"#
-        );
+    }
+
+    fn token(projects: &[&str]) -> Arc<ApiToken> {
+        Arc::new(ApiToken {
+            token_name: "browser".into(),
+            token_type: crate::auth::token::TokenType::Frontend,
+            projects: projects.iter().map(|p| p.to_string()).collect(),
+            environment: "development".into(),
+            expires_at: None,
+            created_at: Utc::now(),
+            secret_prefix: "default:development.0".into(),
+            alias: None,
+        })
+    }
+
+    /// Flags in two projects, every third one off, with names long enough that the list takes
+    /// several pieces.
+    fn engine(count: usize) -> Arc<Engine> {
+        let features: Vec<Value> = (0..count)
+            .map(|n| {
+                json!({
+                    "name": format!("flag-{n:05}-{}", "x".repeat(40)),
+                    "project": if n % 2 == 0 { "default" } else { "other" },
+                    "enabled": n % 3 != 0,
+                    "strategies": [{"name": "default"}],
+                })
+            })
+            .collect();
+        let state = serde_json::from_value(json!({"version": 2, "features": features})).unwrap();
+        Arc::new(flagpole_eval::compile(&state))
+    }
+
+    /// Every piece of a list body, in order.
+    fn pieces(response: Response) -> Vec<Bytes> {
+        use http_body::Body as _;
+        let mut body = response.into_body();
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut pieces = Vec::new();
+        loop {
+            // The pieces are evaluated as they are asked for; nothing waits.
+            match std::pin::Pin::new(&mut body).poll_frame(&mut context) {
+                std::task::Poll::Ready(Some(frame)) => {
+                    pieces.push(frame.unwrap().into_data().unwrap())
+                }
+                std::task::Poll::Ready(None) => return pieces,
+                std::task::Poll::Pending => panic!("a list body never waits"),
+            }
+        }
+    }
+
+    /// A list longer than a piece is sent in pieces that together are exactly the list the
+    /// engine gives for the token's projects; a short one is one body of known length.
+    #[test]
+    fn long_lists_are_sent_in_pieces_that_join_into_the_list() {
+        let context = Context {
+            user_id: Some("123".into()),
+            ..Context::default()
+        };
+        for (count, projects) in [
+            (5_000, vec!["*"]),
+            (5_000, vec!["other"]),
+            (20, vec!["default"]),
+            (0, vec!["*"]),
+        ] {
+            let engine = engine(count);
+            let token = token(&projects);
+            let expected: Vec<Value> = engine
+                .evaluate_all(&context, Utc::now())
+                .iter()
+                .filter(|e| e.enabled)
+                .filter(|e| e.project.is_some_and(|p| token.allows_project(p)))
+                .map(|e| serde_json::to_value(Toggle::from(e)).unwrap())
+                .collect();
+            let response =
+                ToggleList::new(Arc::clone(&engine), Arc::clone(&token), context.clone())
+                    .into_response();
+            let known_length = http_body::Body::size_hint(response.body()).exact();
+            let pieces = pieces(response);
+            let joined: Vec<u8> = pieces.iter().flat_map(|piece| piece.to_vec()).collect();
+            let listed: Value = serde_json::from_slice(&joined).unwrap();
+            assert_eq!(
+                listed,
+                json!({ "toggles": expected }),
+                "{count} flags, {projects:?}"
+            );
+            if joined.len() > PIECE_BYTES {
+                assert!(pieces.len() > 1, "{count} flags in one piece");
+                assert!(pieces.iter().all(|p| p.len() < PIECE_BYTES + 1024));
+                assert_eq!(known_length, None);
+            } else {
+                assert_eq!(known_length, Some(joined.len() as u64));
+            }
+        }
     }
 
     #[test]
