@@ -2,7 +2,6 @@
 //! server evaluates every flag for the caller's context with the engine compiled for the
 //! token's environment, and answers with the enabled ones.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -149,15 +148,19 @@ impl<'a> Toggle<'a> {
 /// byte for byte what serialising it with `Toggle` gives, but with the keys as fixed text, so
 /// that only names (and payloads) pass through the JSON escaper. A request lists hundreds of
 /// flags, and serde's per-key work was most of what it cost.
-fn write_toggle(out: &mut Vec<u8>, evaluation: &Evaluation<'_>, first: bool) {
+fn write_toggle(
+    out: &mut Vec<u8>,
+    evaluation: &Evaluation<'_>,
+    first: bool,
+) -> serde_json::Result<()> {
     let flag = |on: bool, yes: &'static [u8], no: &'static [u8]| if on { yes } else { no };
     if !first {
         out.push(b',');
     }
     out.extend_from_slice(b"{\"name\":");
-    write_json(out, evaluation.name);
+    serde_json::to_writer(&mut *out, evaluation.name)?;
     out.extend_from_slice(b",\"enabled\":true,\"variant\":{\"name\":");
-    write_json(out, evaluation.variant.name);
+    serde_json::to_writer(&mut *out, evaluation.variant.name)?;
     out.extend_from_slice(flag(
         evaluation.variant.enabled,
         b",\"enabled\":true",
@@ -165,7 +168,7 @@ fn write_toggle(out: &mut Vec<u8>, evaluation: &Evaluation<'_>, first: bool) {
     ));
     if let Some(payload) = evaluation.variant.payload {
         out.extend_from_slice(b",\"payload\":");
-        write_json(out, payload);
+        serde_json::to_writer(&mut *out, payload)?;
     }
     out.extend_from_slice(flag(
         evaluation.enabled,
@@ -177,12 +180,7 @@ fn write_toggle(out: &mut Vec<u8>, evaluation: &Evaluation<'_>, first: bool) {
         b",\"impressionData\":true}",
         b",\"impressionData\":false}",
     ));
-}
-
-/// Strings and payloads (two strings) cannot fail to serialise, and a `Vec` cannot fail to grow
-/// short of running out of memory.
-fn write_json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
-    serde_json::to_writer(out, value).expect("strings serialise to a Vec");
+    Ok(())
 }
 
 /// About how much of the list a response holds at once: enough for a thousand flags in one
@@ -218,7 +216,7 @@ impl ToggleList {
     }
 
     /// The next piece of the list; the first opens it and the last closes it.
-    fn next_piece(&mut self) -> Vec<u8> {
+    fn next_piece(&mut self) -> serde_json::Result<Vec<u8>> {
         // Room for every flag left (a toggle takes about 150 bytes), up to a piece.
         let left = self.engine.len().saturating_sub(self.position);
         let mut out = Vec::with_capacity(left.saturating_mul(160).clamp(64, PIECE_BYTES + 1024));
@@ -239,32 +237,39 @@ impl ToggleList {
                 .project
                 .is_some_and(|project| self.token.allows_project(project));
             if evaluation.enabled && visible {
-                write_toggle(&mut out, &evaluation, !self.listed_any);
+                write_toggle(&mut out, &evaluation, !self.listed_any)?;
                 self.listed_any = true;
             }
         }
-        out
+        Ok(out)
     }
 
     /// The response: with a known length when the list fits in one piece (as it does for a
     /// thousand flags), otherwise sent in pieces as the client reads them.
-    fn into_response(mut self) -> Response {
-        let mut first = self.next_piece();
+    fn into_response(mut self) -> ApiResult<Response> {
+        let mut first = self
+            .next_piece()
+            .map_err(|e| ApiError::Internal(e.into()))?;
         if self.finished {
             // Held until the client has read it: without the room estimated for flags that
             // turned out to be off.
             first.shrink_to_fit();
-            return no_cache(Body::from(first));
+            return Ok(no_cache(Body::from(first)));
         }
+        // A piece that fails to serialise (it cannot: strings into a vector) ends the response
+        // early, which the client sees as a broken body rather than a wrong list.
         let rest = futures_util::stream::unfold(self, |mut list| async move {
             if list.finished {
                 return None;
             }
-            let piece = Bytes::from(list.next_piece());
-            Some((Ok::<_, Infallible>(piece), list))
+            let piece = list.next_piece().map(Bytes::from);
+            if piece.is_err() {
+                list.finished = true;
+            }
+            Some((piece, list))
         });
         let pieces = futures_util::stream::once(async move { Ok(Bytes::from(first)) }).chain(rest);
-        no_cache(Body::from_stream(pieces))
+        Ok(no_cache(Body::from_stream(pieces)))
     }
 }
 
@@ -321,7 +326,7 @@ pub async fn get_frontend_features(
 ) -> ApiResult<Response> {
     let context = context_from_pairs(pairs)?;
     let (engine, context) = prepare(&state, &auth, context, peer);
-    Ok(ToggleList::new(engine, Arc::clone(&auth.token), context).into_response())
+    ToggleList::new(engine, Arc::clone(&auth.token), context).into_response()
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -348,7 +353,7 @@ pub async fn post_frontend_features(
 ) -> ApiResult<Response> {
     let context = context_from_json(body.context.unwrap_or_else(|| json!({})))?;
     let (engine, context) = prepare(&state, &auth, context, peer);
-    Ok(ToggleList::new(engine, Arc::clone(&auth.token), context).into_response())
+    ToggleList::new(engine, Arc::clone(&auth.token), context).into_response()
 }
 
 /// One flag, when it is enabled for this context (404 otherwise, so that a disabled flag and an
@@ -494,7 +499,7 @@ mod tests {
         .unwrap();
         let mut written = b"{\"toggles\":[".to_vec();
         for (i, evaluation) in evaluations.iter().enumerate() {
-            write_toggle(&mut written, evaluation, i == 0);
+            write_toggle(&mut written, evaluation, i == 0).unwrap();
         }
         written.extend_from_slice(b"]}");
         assert_eq!(
@@ -576,7 +581,8 @@ mod tests {
                 .collect();
             let response =
                 ToggleList::new(Arc::clone(&engine), Arc::clone(&token), context.clone())
-                    .into_response();
+                    .into_response()
+                    .unwrap();
             let known_length = http_body::Body::size_hint(response.body()).exact();
             let pieces = pieces(response);
             let joined: Vec<u8> = pieces.iter().flat_map(|piece| piece.to_vec()).collect();
