@@ -96,16 +96,25 @@ def seed_unleash(base, count, first=0):
     in as the account Unleash creates on its first start (loopback only)."""
     login = json.dumps({"username": os.environ.get("UNLEASH_ADMIN_USER", "admin"),
                         "password": os.environ.get("UNLEASH_ADMIN_PASSWORD", "unleash4all")}).encode()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     json_headers = {"Content-Type": "application/json"}
-    opener.open(urllib.request.Request(f"{base}/auth/simple/login", login, json_headers))
     expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
-    with opener.open(urllib.request.Request(
-            f"{base}/api/admin/user/tokens",
-            json.dumps({"description": f"flagpole bench seeding {time.time():.0f}",
-                        "expiresAt": expires}).encode(),
-            json_headers)) as response:
-        token = json.load(response)["secret"]
+    # A freshly started Unleash answers before its first account can act: retry for a minute.
+    deadline = time.monotonic() + 60
+    while True:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        try:
+            opener.open(urllib.request.Request(f"{base}/auth/simple/login", login, json_headers))
+            with opener.open(urllib.request.Request(
+                    f"{base}/api/admin/user/tokens",
+                    json.dumps({"description": f"flagpole bench seeding {time.time():.0f}",
+                                "expiresAt": expires}).encode(),
+                    json_headers)) as response:
+                token = json.load(response)["secret"]
+            break
+        except urllib.error.HTTPError as error:
+            if error.code != 401 or time.monotonic() > deadline:
+                raise
+            time.sleep(2)
     started = time.monotonic()
     for chunk in range(first, count, 1000):
         names = [f"seed-flag-{n:05d}" for n in range(chunk, min(count, chunk + 1000))]

@@ -111,7 +111,7 @@ pub fn compile_sources(sources: &[FeatureSource<'_>], segments: &[Segment]) -> E
             // A filtered collect keeps room for four; an engine holds every flag's strategies.
             compiled_strategies.shrink_to_fit();
             CompiledFeature {
-                name: feature.name.to_owned(),
+                name: feature.name.into(),
                 project: feature.project.map(|project| {
                     Arc::clone(projects.entry(project).or_insert_with(|| project.into()))
                 }),

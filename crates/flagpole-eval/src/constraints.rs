@@ -13,7 +13,7 @@ use regex::Regex;
 use semver::Version;
 
 use crate::context::{parse_time, Context, Field};
-use crate::wire::{Constraint, Operator};
+use crate::wire::{CompactString, Constraint, Operator};
 
 #[derive(Debug, Clone)]
 pub struct CompiledConstraint {
@@ -29,7 +29,7 @@ enum Check {
     Text {
         operator: TextOperator,
         /// Lower-cased when `case_insensitive`.
-        values: Vec<String>,
+        values: Vec<CompactString>,
         case_insensitive: bool,
     },
     Number(Comparison, f64),
@@ -44,12 +44,12 @@ enum Check {
 /// Exact-match values: a linear scan beats hashing for the short lists most flags have.
 #[derive(Debug, Clone)]
 enum ValueSet {
-    Few(Vec<String>),
-    Many(HashSet<String>),
+    Few(Vec<CompactString>),
+    Many(HashSet<CompactString>),
 }
 
 impl ValueSet {
-    fn new(values: &[String]) -> ValueSet {
+    fn new(values: &[CompactString]) -> ValueSet {
         if values.len() <= 16 {
             ValueSet::Few(values.to_vec())
         } else {
@@ -128,7 +128,7 @@ fn single_value(constraint: &Constraint) -> Option<&str> {
     constraint
         .value
         .as_deref()
-        .or_else(|| constraint.values.first().map(String::as_str))
+        .or_else(|| constraint.values.first().map(CompactString::as_str))
 }
 
 pub fn compile(constraint: &Constraint, warnings: &mut Vec<String>) -> CompiledConstraint {

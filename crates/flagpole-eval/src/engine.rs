@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::context::Context;
 use crate::strategies::CompiledStrategy;
 use crate::variants::VariantSet;
-use crate::wire::Payload;
+use crate::wire::{CompactString, Payload};
 
 /// A compiled set of flags (one snapshot of one environment), ready to evaluate many times.
 /// Build it with [`Engine::compile`] / [`crate::compile`].
@@ -38,7 +38,8 @@ impl NameIndex {
     pub fn new(features: &[CompiledFeature]) -> NameIndex {
         let hasher = DefaultHashBuilder::default();
         let mut positions = HashTable::with_capacity(features.len());
-        let name_hash = |position: &u32| hasher.hash_one(&features[*position as usize].name);
+        let name_hash =
+            |position: &u32| hasher.hash_one(features[*position as usize].name.as_str());
         for position in 0..features.len() {
             let position = position as u32;
             positions.insert_unique(name_hash(&position), position, name_hash);
@@ -65,7 +66,7 @@ impl std::fmt::Debug for NameIndex {
 
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledFeature {
-    pub name: String,
+    pub name: CompactString,
     /// Shared by the flags of one project: most engines hold thousands of flags and a handful
     /// of projects.
     pub project: Option<Arc<str>>,

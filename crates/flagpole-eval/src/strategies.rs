@@ -12,7 +12,7 @@ use crate::constraints::{self, parse_range, CompiledConstraint};
 use crate::context::{Context, Field};
 use crate::hashing::{random_up_to, Group};
 use crate::variants::VariantSet;
-use crate::wire::{Parameters, Segment, Strategy};
+use crate::wire::{CompactString, Parameters, Segment, Strategy};
 
 #[derive(Debug, Clone)]
 pub struct CompiledStrategy {
@@ -83,30 +83,29 @@ pub fn compile(
     warnings: &mut Vec<String>,
 ) -> CompiledStrategy {
     let parameters = &strategy.parameters;
-    let group_id_or = |fallback: &str| {
+    fn group_id_or<'a>(parameters: &'a Parameters, fallback: &'a str) -> &'a str {
         parameters
             .get("groupId")
             .filter(|g| !g.is_empty())
-            .cloned()
-            .unwrap_or_else(|| fallback.to_owned())
-    };
+            .map_or(fallback, CompactString::as_str)
+    }
     let kind = match strategy.name.as_str() {
         "default" => Kind::Default,
         "userWithId" => Kind::UserWithId(list(parameters, "userIds").into_iter().collect()),
         "flexibleRollout" => Kind::Rollout {
             percentage: percentage(parameters, "rollout"),
-            stickiness: Stickiness::parse(parameters.get("stickiness").map(String::as_str)),
-            group: Group::strategy(&group_id_or(feature_name)),
+            stickiness: Stickiness::parse(parameters.get("stickiness").map(CompactString::as_str)),
+            group: Group::strategy(group_id_or(parameters, feature_name)),
         },
         "gradualRolloutUserId" => Kind::Rollout {
             percentage: percentage(parameters, "percentage"),
             stickiness: Stickiness::Field(Field::UserId),
-            group: Group::strategy(&group_id_or("")),
+            group: Group::strategy(group_id_or(parameters, "")),
         },
         "gradualRolloutSessionId" => Kind::Rollout {
             percentage: percentage(parameters, "percentage"),
             stickiness: Stickiness::Field(Field::SessionId),
-            group: Group::strategy(&group_id_or("")),
+            group: Group::strategy(group_id_or(parameters, "")),
         },
         "gradualRolloutRandom" => Kind::Rollout {
             percentage: percentage(parameters, "percentage"),
@@ -162,8 +161,8 @@ pub fn compile(
     // Strategy variants hash on the strategy's stickiness and groupId, as Node and Yggdrasil do.
     let variants = VariantSet::new(
         &strategy.variants,
-        group_id_or(feature_name),
-        Stickiness::parse(parameters.get("stickiness").map(String::as_str)),
+        group_id_or(parameters, feature_name),
+        Stickiness::parse(parameters.get("stickiness").map(CompactString::as_str)),
     )
     .map(Box::new);
     CompiledStrategy {

@@ -18,14 +18,14 @@ pub struct VariantSet {
 
 impl VariantSet {
     /// `None` when there is nothing to choose from: no variants, or none with weight.
-    pub fn new(variants: &[Variant], group_id: String, stickiness: Stickiness) -> Option<Self> {
+    pub fn new(variants: &[Variant], group_id: &str, stickiness: Stickiness) -> Option<Self> {
         let total_weight = variants
             .iter()
             .fold(0u32, |sum, v| sum.saturating_add(v.weight));
         (total_weight > 0).then(|| VariantSet {
             variants: variants.to_vec(),
             total_weight,
-            group: Group::variant(&group_id),
+            group: Group::variant(group_id),
             stickiness,
             has_overrides: variants.iter().any(|v| !v.overrides.is_empty()),
         })
@@ -34,7 +34,7 @@ impl VariantSet {
     /// A flag's own variants: grouped by flag name, sticky on the first variant's stickiness.
     pub fn for_flag(name: &str, variants: &[Variant]) -> Option<Self> {
         let stickiness = Stickiness::parse(variants.first().and_then(|v| v.stickiness.as_deref()));
-        VariantSet::new(variants, name.to_owned(), stickiness)
+        VariantSet::new(variants, name, stickiness)
     }
 
     pub fn select(&self, context: &Context) -> Option<&Variant> {

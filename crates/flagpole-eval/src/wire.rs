@@ -10,6 +10,10 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// The string type of the flag model: inline up to 24 bytes, so the short strings a flag is made
+/// of (names, parameters, context fields, values) take no allocation of their own.
+pub use compact_str::CompactString;
+
 /// `GET /api/client/features` response body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -58,8 +62,10 @@ pub struct ClientFeature {
 #[serde(rename_all = "camelCase")]
 pub struct Strategy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub name: String,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>))]
+    pub id: Option<CompactString>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub name: CompactString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(default)]
@@ -82,10 +88,12 @@ pub struct Strategy {
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Constraint {
-    pub context_name: String,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String))]
+    pub context_name: CompactString,
     pub operator: Operator,
     #[serde(default)]
-    pub values: Vec<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<String>))]
+    pub values: Vec<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     #[serde(default)]
@@ -295,7 +303,7 @@ pub struct Dependency {
 /// A strategy's parameters, by name. A strategy has a handful, so they are kept in a sorted
 /// vector: a B-tree node takes half a kilobyte even for three entries, and a server holds every
 /// strategy of every flag in memory.
-pub type Parameters = SmallMap<String, String>;
+pub type Parameters = SmallMap<CompactString, CompactString>;
 
 /// A map with few entries, kept as a sorted vector (`litemap`), that reads and writes JSON as an
 /// object like a `BTreeMap`. `LiteMap`'s own serialisation writes an empty map as `[]`, which
@@ -387,17 +395,17 @@ pub fn parameters_from_any<'de, D: Deserializer<'de>>(
     let mut parameters = Parameters::with_capacity(raw.len());
     for (key, value) in raw {
         let text = match value {
-            serde_json::Value::String(text) => text,
+            serde_json::Value::String(text) => CompactString::from(text),
             serde_json::Value::Null => continue,
-            serde_json::Value::Number(number) => number.to_string(),
-            serde_json::Value::Bool(flag) => flag.to_string(),
+            serde_json::Value::Number(number) => CompactString::from(number.to_string()),
+            serde_json::Value::Bool(flag) => CompactString::from(flag.to_string()),
             other => {
                 return Err(serde::de::Error::custom(format!(
                     "parameter \"{key}\" must be a string, number or boolean, not {other}"
                 )))
             }
         };
-        parameters.insert(key, text);
+        parameters.insert(CompactString::from(key), text);
     }
     Ok(parameters)
 }
@@ -423,7 +431,7 @@ mod tests {
         assert_eq!(serde_json::to_value(&empty).unwrap(), serde_json::json!({}));
         let mut two: Parameters = [("b", "2"), ("a", "1")]
             .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .map(|(k, v)| (k.into(), v.into()))
             .collect();
         two.shrink_to_fit();
         assert_eq!(serde_json::to_string(&two).unwrap(), r#"{"a":"1","b":"2"}"#);

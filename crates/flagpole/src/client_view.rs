@@ -71,7 +71,7 @@ impl Scope {
             && self
                 .projects
                 .as_ref()
-                .is_none_or(|p| p.contains(&feature.project))
+                .is_none_or(|p| p.contains(feature.project.as_str()))
             && self
                 .name_prefix
                 .as_ref()
@@ -103,14 +103,14 @@ pub fn client_feature(feature: &Feature, environment: &str) -> ClientFeature {
         })
         .collect();
     ClientFeature {
-        name: feature.name.clone(),
-        feature_type: Some(feature.feature_type.clone()),
+        name: feature.name.to_string(),
+        feature_type: Some(feature.feature_type.to_string()),
         enabled: state.is_some_and(|s| s.enabled),
-        project: Some(feature.project.clone()),
+        project: Some(feature.project.to_string()),
         stale: feature.stale,
         strategies,
         variants: state.map(|s| s.variants.clone()).unwrap_or_default(),
-        description: feature.description.clone(),
+        description: feature.description.as_ref().map(ToString::to_string),
         impression_data: feature.impression_data,
         dependencies: feature.dependencies.clone(),
     }
@@ -309,7 +309,7 @@ impl Payload {
         let content_start = body.len();
         let views = features.iter().map(|feature| FeatureView {
             feature,
-            state: feature.environments.get(&scope.environment),
+            state: feature.environments.get(scope.environment.as_str()),
             inline_from: scope.inline_segments.then_some(snapshot),
         });
         let write = || -> serde_json::Result<()> {

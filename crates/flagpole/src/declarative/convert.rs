@@ -132,9 +132,9 @@ pub fn segment_spec(segment: &Segment) -> SegmentSpec {
 
 pub fn constraint_spec(constraint: &Constraint) -> ConstraintSpec {
     ConstraintSpec {
-        context_name: constraint.context_name.clone(),
+        context_name: constraint.context_name.to_string(),
         operator: constraint.operator.clone(),
-        values: constraint.values.clone(),
+        values: constraint.values.iter().map(ToString::to_string).collect(),
         value: constraint.value.clone(),
         case_insensitive: constraint.case_insensitive,
         inverted: constraint.inverted,
@@ -143,9 +143,9 @@ pub fn constraint_spec(constraint: &Constraint) -> ConstraintSpec {
 
 pub fn constraint(spec: &ConstraintSpec) -> Constraint {
     Constraint {
-        context_name: spec.context_name.clone(),
+        context_name: spec.context_name.as_str().into(),
         operator: spec.operator.clone(),
-        values: spec.values.clone(),
+        values: spec.values.iter().map(|v| v.as_str().into()).collect(),
         value: spec.value.clone(),
         case_insensitive: spec.case_insensitive,
         inverted: spec.inverted,
@@ -191,10 +191,10 @@ pub fn flag_spec(feature: &Feature, names: &SegmentNames) -> FlagSpec {
         feature.dependencies.iter().map(dependency_spec).collect();
     dependencies.sort_by(|a, b| a.feature.cmp(&b.feature));
     FlagSpec {
-        name: feature.name.clone(),
-        project: feature.project.clone(),
-        feature_type: feature.feature_type.clone(),
-        description: feature.description.clone(),
+        name: feature.name.to_string(),
+        project: feature.project.to_string(),
+        feature_type: feature.feature_type.to_string(),
+        description: feature.description.as_ref().map(ToString::to_string),
         impression_data: feature.impression_data,
         stale: feature.stale,
         tags,
@@ -203,7 +203,7 @@ pub fn flag_spec(feature: &Feature, names: &SegmentNames) -> FlagSpec {
         environments: feature
             .environments
             .iter()
-            .filter_map(|(name, state)| Some((name.clone(), environment_spec(state, names)?)))
+            .filter_map(|(name, state)| Some((name.to_string(), environment_spec(state, names)?)))
             .collect(),
     }
 }
@@ -230,13 +230,13 @@ pub fn dependency(spec: &DependencySpec) -> Dependency {
 
 pub fn strategy_spec(strategy: &Strategy, names: &SegmentNames) -> StrategySpec {
     StrategySpec {
-        name: strategy.name.clone(),
+        name: strategy.name.to_string(),
         title: strategy.title.clone(),
         disabled: strategy.disabled == Some(true),
         parameters: strategy
             .parameters
             .iter()
-            .map(|(name, value)| (name.clone(), value.clone()))
+            .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect(),
         constraints: strategy.constraints.iter().map(constraint_spec).collect(),
         segments: strategy

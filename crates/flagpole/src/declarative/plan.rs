@@ -243,7 +243,7 @@ pub fn plan(
     let mut desired: BTreeMap<String, Feature> = BTreeMap::new();
     for spec in flags {
         let feature = builder.flag(spec)?;
-        desired.insert(feature.name.clone(), feature);
+        desired.insert(feature.name.to_string(), feature);
     }
 
     let mut pruned = Vec::new();
@@ -258,7 +258,7 @@ pub fn plan(
             let value = &feature.value;
             if !value.archived
                 && file_projects.contains(value.project.as_str())
-                && !desired.contains_key(&value.name)
+                && !desired.contains_key(value.name.as_str())
             {
                 pruned.push(feature.clone());
             }
@@ -279,7 +279,7 @@ pub fn plan(
             details: vec!["not in the file (--prune)".into()],
         });
         builder.plan.writes.push(Write::Feature(Put {
-            key: feature.name.clone(),
+            key: feature.name.to_string(),
             previous: Some(previous),
             value: feature,
         }));
@@ -768,27 +768,27 @@ impl Builder<'_> {
                 if feature.archived {
                     feature.archived = false;
                     feature.archived_at = None;
-                    feature.project = spec.project.clone();
+                    feature.project = spec.project.as_str().into();
                     events.push(Event::new("feature-revived"));
                     details.push("revived from the archive".to_owned());
                 }
                 feature
             }
             None => Feature {
-                name: spec.name.clone(),
-                project: spec.project.clone(),
+                name: spec.name.as_str().into(),
+                project: spec.project.as_str().into(),
                 description: None,
-                feature_type: spec.feature_type.clone(),
+                feature_type: spec.feature_type.as_str().into(),
                 stale: false,
                 impression_data: false,
                 archived: false,
                 archived_at: None,
                 created_at: Utc::now(),
-                created_by: self.actor_name.to_owned(),
+                created_by: self.actor_name.into(),
                 environments: self
                     .environments
                     .iter()
-                    .map(|name| (name.clone(), FeatureEnvironment::default()))
+                    .map(|name| (name.as_str().into(), FeatureEnvironment::default()))
                     .collect(),
                 tags: vec![],
                 dependencies: vec![],
@@ -801,8 +801,8 @@ impl Builder<'_> {
 
         // Metadata.
         let metadata_before = feature.metadata();
-        feature.feature_type = spec.feature_type.clone();
-        feature.description = spec.description.clone();
+        feature.feature_type = spec.feature_type.as_str().into();
+        feature.description = spec.description.as_deref().map(Into::into);
         feature.stale = spec.stale;
         feature.impression_data = spec.impression_data;
         if previous.is_none() {
@@ -857,8 +857,8 @@ impl Builder<'_> {
         let names: BTreeSet<String> = feature
             .environments
             .keys()
-            .chain(environments.keys())
-            .cloned()
+            .map(ToString::to_string)
+            .chain(environments.keys().cloned())
             .collect();
         for name in names {
             let wanted = environments.remove(&name).unwrap_or_default();
@@ -913,7 +913,7 @@ impl Builder<'_> {
             self.plan.events.push(event.feature(&feature));
         }
         self.plan.writes.push(Write::Feature(Put {
-            key: feature.name.clone(),
+            key: feature.name.to_string(),
             previous,
             value: feature.clone(),
         }));
@@ -958,14 +958,18 @@ impl Builder<'_> {
             }
             let mut built = Strategy {
                 id: None,
-                name: strategy.name.clone(),
+                name: strategy.name.as_str().into(),
                 title: strategy.title.clone(),
                 constraints: strategy
                     .constraints
                     .iter()
                     .map(convert::constraint)
                     .collect(),
-                parameters: strategy.parameters.clone().into_iter().collect(),
+                parameters: strategy
+                    .parameters
+                    .iter()
+                    .map(|(name, value)| (name.as_str().into(), value.as_str().into()))
+                    .collect(),
                 variants: strategy.variants.iter().map(convert::variant).collect(),
                 segments,
                 disabled: Some(strategy.disabled),
@@ -1050,7 +1054,7 @@ fn merge_environment(
                 }
                 None => {
                     let mut added = strategy.clone();
-                    added.id = Some(ulid::Ulid::new().to_string());
+                    added.id = Some(ulid::Ulid::new().to_string().into());
                     details.push(format!("+ {path}[{index}]: {}", describe(&added)));
                     result.push((added, None));
                 }

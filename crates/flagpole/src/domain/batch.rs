@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
-use flagpole_eval::wire::{Constraint, Dependency, Strategy, Variant};
+use flagpole_eval::wire::{CompactString, Constraint, Dependency, Strategy, Variant};
 use serde::{Deserialize, Serialize};
 
 use super::context_fields::BUILT_IN;
@@ -237,7 +237,9 @@ fn selected<'a>(snapshot: &'a Snapshot, query: &ExportQuery) -> Vec<&'a Feature>
         .filter(|f| !f.archived);
     let names = query.features.as_deref().unwrap_or_default();
     if !names.is_empty() {
-        return live.filter(|f| names.contains(&f.name)).collect();
+        return live
+            .filter(|f| names.iter().any(|name| *name == f.name))
+            .collect();
     }
     if let Some(tag) = query.tag.as_deref().filter(|t| !t.is_empty()) {
         return live
@@ -265,10 +267,10 @@ pub fn export(snapshot: &Snapshot, query: &ExportQuery) -> ApiResult<ExportResul
     let mut tag_type_names = BTreeSet::new();
     for flag in &flags {
         result.features.push(ExportedFeature {
-            name: flag.name.clone(),
-            description: flag.description.clone(),
-            feature_type: Some(flag.feature_type.clone()),
-            project: Some(flag.project.clone()),
+            name: flag.name.to_string(),
+            description: flag.description.as_ref().map(ToString::to_string),
+            feature_type: Some(flag.feature_type.to_string()),
+            project: Some(flag.project.to_string()),
             stale: Some(flag.stale),
             impression_data: Some(flag.impression_data),
             archived: Some(flag.archived),
@@ -278,12 +280,17 @@ pub fn export(snapshot: &Snapshot, query: &ExportQuery) -> ApiResult<ExportResul
         strategies.sort_by_key(|s| s.sort_order.unwrap_or(0));
         for strategy in strategies {
             segment_ids.extend(strategy.segments.iter().copied());
-            context_names.extend(strategy.constraints.iter().map(|c| c.context_name.clone()));
+            context_names.extend(
+                strategy
+                    .constraints
+                    .iter()
+                    .map(|c| c.context_name.to_string()),
+            );
             context_names.extend(override_fields(&strategy.variants));
             result.feature_strategies.push(ExportedStrategy {
-                name: strategy.name,
-                id: strategy.id,
-                feature_name: flag.name.clone(),
+                name: strategy.name.into(),
+                id: strategy.id.map(Into::into),
+                feature_name: flag.name.to_string(),
                 title: strategy.title,
                 parameters: strategy.parameters,
                 constraints: strategy.constraints,
@@ -298,22 +305,22 @@ pub fn export(snapshot: &Snapshot, query: &ExportQuery) -> ApiResult<ExportResul
             .feature_environments
             .push(ExportedFeatureEnvironment {
                 enabled: state.enabled,
-                feature_name: flag.name.clone(),
+                feature_name: flag.name.to_string(),
                 environment: Some(environment.to_owned()),
                 variants: state.variants,
-                name: Some(flag.name.clone()),
+                name: Some(flag.name.to_string()),
             });
         for tag in &flag.tags {
             tag_type_names.insert(tag.tag_type.clone());
             result.feature_tags.push(ExportedFeatureTag {
-                feature_name: flag.name.clone(),
+                feature_name: flag.name.to_string(),
                 tag_type: tag.tag_type.clone(),
                 tag_value: tag.value.clone(),
             });
         }
         if !flag.dependencies.is_empty() {
             result.dependencies.push(ExportedDependencies {
-                feature: flag.name.clone(),
+                feature: flag.name.to_string(),
                 dependencies: flag
                     .dependencies
                     .iter()
@@ -333,7 +340,7 @@ pub fn export(snapshot: &Snapshot, query: &ExportQuery) -> ApiResult<ExportResul
                     .value
                     .constraints
                     .iter()
-                    .map(|c| c.context_name.clone()),
+                    .map(|c| c.context_name.to_string()),
             );
             result.segments.push(ExportedSegment {
                 id,
@@ -343,7 +350,7 @@ pub fn export(snapshot: &Snapshot, query: &ExportQuery) -> ApiResult<ExportResul
     }
     result.context_fields = context_names
         .iter()
-        .filter_map(|name| snapshot.context_fields.get(name))
+        .filter_map(|name| snapshot.context_fields.get(name.as_str()))
         .map(|field| ExportedContextField {
             name: field.value.name.clone(),
             description: field.value.description.clone(),
@@ -697,8 +704,8 @@ fn imported_flag(
     let mut flag = match previous {
         Some(previous) => previous.clone(),
         None => Feature {
-            name: feature.name.clone(),
-            project: request.project.clone(),
+            name: feature.name.as_str().into(),
+            project: request.project.as_str().into(),
             description: None,
             feature_type: "release".into(),
             stale: false,
@@ -706,21 +713,18 @@ fn imported_flag(
             archived: false,
             archived_at: None,
             created_at: Utc::now(),
-            created_by: created_by.to_owned(),
+            created_by: created_by.into(),
             environments: snapshot
                 .environments
                 .keys()
-                .map(|e| (e.clone(), Default::default()))
+                .map(|e| (e.as_str().into(), Default::default()))
                 .collect(),
             tags: vec![],
             dependencies: vec![],
         },
     };
-    flag.description = feature.description.clone();
-    flag.feature_type = feature
-        .feature_type
-        .clone()
-        .unwrap_or_else(|| "release".into());
+    flag.description = feature.description.as_deref().map(Into::into);
+    flag.feature_type = feature.feature_type.as_deref().unwrap_or("release").into();
     flag.stale = feature.stale.unwrap_or(false);
     flag.impression_data = feature.impression_data.unwrap_or(false);
 
@@ -733,7 +737,7 @@ fn imported_flag(
     {
         let mut strategy = Strategy {
             id: None,
-            name: exported.name.clone(),
+            name: exported.name.as_str().into(),
             title: exported.title.clone().filter(|t| !t.is_empty()),
             constraints: exported.constraints.clone(),
             parameters: exported.parameters.clone(),
@@ -769,7 +773,7 @@ fn imported_flag(
     };
     if without_ids(&state.strategies) != imported {
         for strategy in &mut imported {
-            strategy.id = Some(ulid::Ulid::new().to_string());
+            strategy.id = Some(ulid::Ulid::new().to_string().into());
         }
         state.strategies = imported;
     }
@@ -880,7 +884,7 @@ pub(super) fn write_flag(
             if *previous.value == *after {
                 return Ok(());
             }
-            changes.update(kind::FEATURE, &after.name, previous, after)?;
+            changes.update(kind::FEATURE, after.name.as_str(), previous, after)?;
             if previous.value.metadata() != after.metadata() {
                 events.push(
                     Event::new("feature-metadata-updated")
@@ -891,12 +895,12 @@ pub(super) fn write_flag(
             previous.value.as_ref()
         }
         None => {
-            changes.create(kind::FEATURE, &after.name, after)?;
+            changes.create(kind::FEATURE, after.name.as_str(), after)?;
             events.push(Event::new("feature-created").data(after.metadata()));
             &empty
         }
     };
-    let environment_names: BTreeSet<&String> = before
+    let environment_names: BTreeSet<&CompactString> = before
         .environments
         .keys()
         .chain(after.environments.keys())

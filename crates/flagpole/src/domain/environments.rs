@@ -161,7 +161,7 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
             if feature.value.environments.contains_key(name) {
                 let mut updated = (*feature.value).clone();
                 updated.environments.remove(name);
-                changes.update(kind::FEATURE, &updated.name, feature, &updated)?;
+                changes.update(kind::FEATURE, updated.name.as_str(), feature, &updated)?;
             }
         }
         changes.delete(kind::ENVIRONMENT, name, previous);

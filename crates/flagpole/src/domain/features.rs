@@ -103,7 +103,7 @@ pub async fn create(
 ) -> ApiResult<Feature> {
     core.change(actor, |snapshot, changes| {
         let feature = new_feature(snapshot, &changes.actor().name, project, &input)?;
-        changes.create(kind::FEATURE, &feature.name, &feature)?;
+        changes.create(kind::FEATURE, feature.name.as_str(), &feature)?;
         changes.record(created_event(&feature));
         Ok(feature)
     })
@@ -138,20 +138,20 @@ pub fn new_feature(
     tags.sort();
     tags.dedup();
     Ok(Feature {
-        name,
-        project: project.to_owned(),
-        description: input.description.clone(),
-        feature_type,
+        name: name.into(),
+        project: project.into(),
+        description: input.description.as_deref().map(Into::into),
+        feature_type: feature_type.into(),
         stale: input.stale.unwrap_or(false),
         impression_data: input.impression_data.unwrap_or(false),
         archived: false,
         archived_at: None,
         created_at: Utc::now(),
-        created_by: created_by.to_owned(),
+        created_by: created_by.into(),
         environments: snapshot
             .environments
             .keys()
-            .map(|environment| (environment.clone(), Default::default()))
+            .map(|environment| (environment.as_str().into(), Default::default()))
             .collect(),
         tags,
         dependencies: vec![],
@@ -275,11 +275,11 @@ pub(super) fn apply_metadata(
     }
     if let Some(feature_type) = &input.feature_type {
         validate::feature_type(feature_type)?;
-        feature.feature_type = feature_type.clone();
+        feature.feature_type = feature_type.as_str().into();
     }
     if let Some(description) = &input.description {
         validate::description(description.as_deref())?;
-        feature.description = description.clone();
+        feature.description = description.as_deref().map(Into::into);
     }
     if let Some(stale) = input.stale {
         feature.stale = stale;
@@ -736,6 +736,6 @@ pub fn enabled_map(feature: &Feature) -> BTreeMap<String, bool> {
     feature
         .environments
         .iter()
-        .map(|(name, state)| (name.clone(), state.enabled))
+        .map(|(name, state)| (name.to_string(), state.enabled))
         .collect()
 }

@@ -118,7 +118,7 @@ pub async fn create(core: &Core, actor: &Actor, input: LegacyFeature) -> ApiResu
             features::new_feature(snapshot, &changes.actor().name, &project, &create)?;
         let mut events = Vec::new();
         apply_state(core, snapshot, &mut feature, &input, &mut events)?;
-        changes.create(kind::FEATURE, &feature.name, &feature)?;
+        changes.create(kind::FEATURE, feature.name.as_str(), &feature)?;
         changes.record(features::created_event(&feature));
         for event in events {
             changes.record(event.feature(&feature));

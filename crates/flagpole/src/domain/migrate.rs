@@ -552,8 +552,8 @@ fn desired_flags(
                     }
                 }
                 state.strategies.push(Strategy {
-                    id: exported.id.clone(),
-                    name: exported.name.clone(),
+                    id: exported.id.as_deref().map(Into::into),
+                    name: exported.name.as_str().into(),
                     title: exported.title.clone().filter(|t| !t.is_empty()),
                     constraints: exported.constraints.clone(),
                     parameters: exported.parameters.clone(),
@@ -710,27 +710,27 @@ fn build_flag(
     let mut feature = match current {
         Some(current) => current.clone(),
         None => Feature {
-            name: metadata.name.clone(),
-            project: flag.project.clone(),
+            name: metadata.name.as_str().into(),
+            project: flag.project.as_str().into(),
             description: None,
-            feature_type: feature_type.clone(),
+            feature_type: feature_type.as_str().into(),
             stale: false,
             impression_data: false,
             archived: false,
             archived_at: None,
             created_at: Utc::now(),
-            created_by: changes.actor().name.clone(),
+            created_by: changes.actor().name.as_str().into(),
             environments: snapshot
                 .environments
                 .keys()
-                .map(|e| (e.clone(), Default::default()))
+                .map(|e| (e.as_str().into(), Default::default()))
                 .collect(),
             tags: vec![],
             dependencies: vec![],
         },
     };
-    feature.description = metadata.description.clone();
-    feature.feature_type = feature_type;
+    feature.description = metadata.description.as_deref().map(Into::into);
+    feature.feature_type = feature_type.into();
     feature.stale = metadata.stale.unwrap_or(false);
     feature.impression_data = metadata.impression_data.unwrap_or(false);
     for (environment, state) in &flag.environments {
@@ -745,13 +745,15 @@ fn build_flag(
             strategies::prepare_with(&metadata.name, strategy, |_| true)
                 .map_err(|e| format!("a strategy in {environment}: {}", e.describe()))?;
             if strategy.id.as_deref().is_none_or(str::is_empty) {
-                strategy.id = Some(ulid::Ulid::new().to_string());
+                strategy.id = Some(ulid::Ulid::new().to_string().into());
             }
         }
         state.strategies.sort_by_key(|s| s.sort_order.unwrap_or(0));
         prepare_variants(&mut state.variants, &metadata.name)
             .map_err(|e| format!("variants in {environment}: {}", e.describe()))?;
-        feature.environments.insert(environment.clone(), state);
+        feature
+            .environments
+            .insert(environment.as_str().into(), state);
     }
     if let Some(tag) = flag.tags.iter().find(|t| !tag_types.contains(&t.tag_type)) {
         return Err(format!("its tag type {} was not copied", tag.tag_type));

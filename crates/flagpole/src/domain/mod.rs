@@ -333,8 +333,8 @@ impl Event {
     }
 
     pub fn feature(mut self, feature: &model::Feature) -> Event {
-        self.feature_name = Some(feature.name.clone());
-        self.project = Some(feature.project.clone());
+        self.feature_name = Some(feature.name.to_string());
+        self.project = Some(feature.project.to_string());
         self.tags = serde_json::to_value(&feature.tags).ok();
         self
     }

@@ -2,7 +2,7 @@
 //! whole; see `store` for why.
 
 use chrono::{DateTime, Utc};
-use flagpole_eval::wire::{Constraint, Dependency, Strategy, Variant};
+use flagpole_eval::wire::{CompactString, Constraint, Dependency, Strategy, Variant};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::password::PasswordHash;
@@ -53,12 +53,12 @@ pub struct Environment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Feature {
-    pub name: String,
-    pub project: String,
+    pub name: CompactString,
+    pub project: CompactString,
     #[serde(default)]
-    pub description: Option<String>,
+    pub description: Option<CompactString>,
     #[serde(rename = "type")]
-    pub feature_type: String,
+    pub feature_type: CompactString,
     #[serde(default)]
     pub stale: bool,
     #[serde(default)]
@@ -68,7 +68,7 @@ pub struct Feature {
     #[serde(default)]
     pub archived_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
-    pub created_by: String,
+    pub created_by: CompactString,
     /// Per-environment state; an environment missing here is disabled with no strategies.
     #[serde(default)]
     pub environments: Environments,
@@ -105,7 +105,7 @@ impl Feature {
     }
 
     pub fn environment_mut(&mut self, name: &str) -> &mut FeatureEnvironment {
-        self.environments.entry(name.to_owned()).or_default()
+        self.environments.entry(name.into()).or_default()
     }
 
     /// The fields Unleash puts in `data`/`preData` of metadata events.
@@ -125,7 +125,7 @@ impl Feature {
 
 /// A flag's state per environment, by environment name. A flag is in a few environments, so
 /// this is a sorted vector: a B-tree node takes most of a kilobyte even for one entry.
-pub type Environments = flagpole_eval::wire::SmallMap<String, FeatureEnvironment>;
+pub type Environments = flagpole_eval::wire::SmallMap<CompactString, FeatureEnvironment>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -12,14 +12,14 @@ use crate::snapshot::Snapshot;
 /// A 100% flexible rollout: what "on" means for a flag without strategies.
 pub fn default_rollout(feature_name: &str) -> Strategy {
     Strategy {
-        id: Some(ulid::Ulid::new().to_string()),
+        id: Some(ulid::Ulid::new().to_string().into()),
         name: "flexibleRollout".into(),
         title: None,
         constraints: vec![],
         parameters: [
-            ("groupId".to_string(), feature_name.to_string()),
-            ("rollout".to_string(), "100".to_string()),
-            ("stickiness".to_string(), "default".to_string()),
+            ("groupId".into(), feature_name.into()),
+            ("rollout".into(), "100".into()),
+            ("stickiness".into(), "default".into()),
         ]
         .into_iter()
         .collect(),
@@ -77,7 +77,7 @@ pub(crate) fn normalize(feature_name: &str, strategy: &mut Strategy) -> ApiResul
         strategy
             .parameters
             .entry("groupId".into())
-            .or_insert_with(|| feature_name.to_owned());
+            .or_insert_with(|| feature_name.into());
         strategy
             .parameters
             .entry("stickiness".into())
@@ -122,7 +122,7 @@ pub async fn add(
                 )));
             }
             let mut added = strategy.clone();
-            added.id = Some(ulid::Ulid::new().to_string());
+            added.id = Some(ulid::Ulid::new().to_string().into());
             if added.sort_order.is_none() {
                 added.sort_order = Some(
                     state
@@ -195,7 +195,7 @@ pub async fn update(
             let slot = &mut state.strategies[position];
             let mut replacement = edit.apply(&admin_json(slot))?;
             prepare(snapshot, name, &mut replacement)?;
-            replacement.id = Some(id.to_owned());
+            replacement.id = Some(id.into());
             if replacement.sort_order.is_none() {
                 replacement.sort_order = slot.sort_order;
             }
@@ -306,7 +306,7 @@ pub fn replace_all(
     for (index, strategy) in replacements.iter().enumerate() {
         let mut strategy = strategy.clone();
         prepare(snapshot, &name, &mut strategy)?;
-        strategy.id = Some(ulid::Ulid::new().to_string());
+        strategy.id = Some(ulid::Ulid::new().to_string().into());
         strategy.sort_order = Some(index as i64);
         prepared.push(strategy);
     }

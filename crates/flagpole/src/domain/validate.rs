@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use flagpole_eval::wire::{Constraint, Operator, Strategy, Variant};
+use flagpole_eval::wire::{CompactString, Constraint, Operator, Strategy, Variant};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -115,7 +115,8 @@ pub fn constraint(constraint: &Constraint) -> ApiResult<()> {
     let too_long = constraint
         .values
         .iter()
-        .chain(constraint.value.iter())
+        .map(CompactString::as_str)
+        .chain(constraint.value.as_deref())
         .any(|value| value.len() > MAX_CONSTRAINT_VALUE_LENGTH);
     if too_long {
         return Err(ApiError::bad_data(format!(

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, RawQuery, State};
-use flagpole_eval::wire::{Constraint, Dependency, Operator, Payload, Strategy, Variant};
+use flagpole_eval::wire::{
+    CompactString, Constraint, Dependency, Operator, Payload, Strategy, Variant,
+};
 use maud::{html, Markup};
 
 use super::layout::{
@@ -334,7 +336,7 @@ fn describe_constraint(c: &Constraint) -> String {
 fn describe_strategy(strategy: &Strategy, snapshot: &Snapshot) -> Markup {
     html! {
         div {
-            strong { (strategy.title.clone().unwrap_or_else(|| strategy.name.clone())) }
+            strong { (strategy.title.clone().unwrap_or_else(|| strategy.name.to_string())) }
             @if strategy.title.is_some() { " " span.muted { "(" (strategy.name) ")" } }
             @if strategy.disabled == Some(true) { " " span.tag { "disabled" } }
         }
@@ -406,9 +408,12 @@ async fn render_show(
         Fields(vec![
             (
                 "description".into(),
-                flag.description.clone().unwrap_or_default(),
+                flag.description
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
             ),
-            ("type".into(), flag.feature_type.clone()),
+            ("type".into(), flag.feature_type.to_string()),
         ])
     } else {
         input.clone()
@@ -541,7 +546,7 @@ async fn render_show(
                     (csrf(ui))
                     input type="hidden" name="action" value="add";
                     (select_field("Parent flag", "parent",
-                        &live.iter().map(|f| (f.name.clone(), f.name.clone())).collect::<Vec<_>>(),
+                        &live.iter().map(|f| (f.name.to_string(), f.name.to_string())).collect::<Vec<_>>(),
                         input.get("parent"), errors))
                     (checkbox("Parent must be off instead of on", "parent_off", input.checked("parent_off")))
                     button type="submit" { "Add dependency" }
@@ -893,7 +898,7 @@ const STRATEGY_TYPES: [(&str, &str); 5] = [
 /// The form's fields for an existing strategy.
 fn strategy_fields(strategy: &Strategy) -> Fields {
     let mut fields = vec![
-        ("strategy".to_string(), strategy.name.clone()),
+        ("strategy".to_string(), strategy.name.to_string()),
         (
             "title".to_string(),
             strategy.title.clone().unwrap_or_default(),
@@ -906,7 +911,7 @@ fn strategy_fields(strategy: &Strategy) -> Fields {
     for (key, value) in &strategy.parameters {
         match key.as_str() {
             "rollout" | "stickiness" | "groupId" if strategy.name == "flexibleRollout" => {
-                fields.push((key.clone(), value.clone()))
+                fields.push((key.to_string(), value.to_string()))
             }
             _ => other.push(format!("{key}={value}")),
         }
@@ -931,7 +936,7 @@ fn strategy_fields(strategy: &Strategy) -> Fields {
 /// Writes constraints as the form rows `constraints_from` reads back (`c{i}.*`).
 pub(super) fn constraint_fields(constraints: &[Constraint], fields: &mut Vec<(String, String)>) {
     for (i, c) in constraints.iter().enumerate() {
-        fields.push((format!("c{i}.context"), c.context_name.clone()));
+        fields.push((format!("c{i}.context"), c.context_name.to_string()));
         fields.push((format!("c{i}.operator"), c.operator.as_str().to_owned()));
         fields.push((format!("c{i}.values"), c.values.join("\n")));
         fields.push((format!("c{i}.value"), c.value.clone().unwrap_or_default()));
@@ -961,15 +966,15 @@ pub(super) fn constraints_from(form: &Fields, errors: &mut Errors) -> Vec<Constr
             continue;
         };
         let operator = Operator::parse(form.get(&field("operator")));
-        let values: Vec<String> = form
+        let values: Vec<CompactString> = form
             .get(&field("values"))
             .split(['\n', ','])
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .map(str::to_owned)
+            .map(CompactString::from)
             .collect();
         let constraint = Constraint {
-            context_name,
+            context_name: context_name.into(),
             values: if operator.uses_single_value() {
                 vec![]
             } else {
@@ -1041,10 +1046,13 @@ fn strategy_from(form: &Fields) -> Result<Strategy, Errors> {
     }
     Ok(Strategy {
         id: None,
-        name,
+        name: name.into(),
         title: form.opt("title"),
         constraints,
-        parameters: parameters.into_iter().collect(),
+        parameters: parameters
+            .into_iter()
+            .map(|(name, value)| (name.into(), value.into()))
+            .collect(),
         variants: variants_from(form, "sv"),
         segments,
         disabled: Some(form.checked("disabled")),
@@ -1467,7 +1475,7 @@ pub async fn strategy_move(
         .environment(&environment)
         .strategies
         .iter()
-        .filter_map(|s| s.id.clone())
+        .filter_map(|s| s.id.as_ref().map(ToString::to_string))
         .collect();
     let Some(position) = ids.iter().position(|s| *s == id) else {
         return Err(UiError(ApiError::not_found(format!(
