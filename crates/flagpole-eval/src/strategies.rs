@@ -76,6 +76,14 @@ fn list(parameters: &Parameters, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The strategy's `groupId`, or `fallback` when it has none.
+fn group_id_or<'a>(parameters: &'a Parameters, fallback: &'a str) -> &'a str {
+    parameters
+        .get("groupId")
+        .filter(|g| !g.is_empty())
+        .map_or(fallback, CompactString::as_str)
+}
+
 pub fn compile(
     strategy: &Strategy,
     feature_name: &str,
@@ -83,12 +91,6 @@ pub fn compile(
     warnings: &mut Vec<String>,
 ) -> CompiledStrategy {
     let parameters = &strategy.parameters;
-    fn group_id_or<'a>(parameters: &'a Parameters, fallback: &'a str) -> &'a str {
-        parameters
-            .get("groupId")
-            .filter(|g| !g.is_empty())
-            .map_or(fallback, CompactString::as_str)
-    }
     let kind = match strategy.name.as_str() {
         "default" => Kind::Default,
         "userWithId" => Kind::UserWithId(list(parameters, "userIds").into_iter().collect()),
