@@ -14,7 +14,9 @@ or `LD_PRELOAD` of another allocator, to compare them on the same steps.
 
 With `--heaptrack` the restarted server runs under heaptrack (Debian's package), for a heap
 profile of the same steps: `heaptrack_print` on the file it names. Use a build with symbols
-(`cargo build --profile profiling`, and FLAGPOLE_BIN=target/profiling/flagpole).
+(`cargo build --profile profiling`, and FLAGPOLE_BIN=target/profiling/flagpole). heaptrack hooks
+the C library's `malloc`; jemalloc, linked into the binary as its allocator (src/main.rs), is not
+seen, so take the `#[global_allocator]` out of a local build before profiling with it.
 """
 import argparse
 import os
