@@ -90,12 +90,14 @@ impl Scope {
     }
 }
 
-/// A flag as SDKs see it in one environment. Disabled strategies are left out.
+/// A flag as SDKs see it in one environment. Disabled strategies are left out, and strategies
+/// come without their admin fields (id, title, order), as Unleash serves them.
 pub fn client_feature(feature: &Feature, environment: &str) -> ClientFeature {
     let state = feature.environments.get(environment);
     let strategies = active_strategies(state)
         .into_iter()
         .map(|s| Strategy {
+            id: None,
             title: None,
             disabled: None,
             sort_order: None,
@@ -264,10 +266,7 @@ struct StrategyView<'a> {
 impl Serialize for StrategyView<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let strategy = self.strategy;
-        let mut out = serializer.serialize_struct("Strategy", 6)?;
-        if let Some(id) = &strategy.id {
-            out.serialize_field("id", id)?;
-        }
+        let mut out = serializer.serialize_struct("Strategy", 5)?;
         out.serialize_field("name", &strategy.name)?;
         match self.inline_from {
             Some(snapshot) => {
@@ -609,11 +608,12 @@ mod tests {
             .map(|s| s["id"].as_i64().unwrap())
             .collect();
         assert_eq!(ids, [7]);
+        // Strategies go out without their ids; each test strategy's groupId repeats its id.
         let names: Vec<&str> = served["features"][0]["strategies"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| s["id"].as_str().unwrap())
+            .map(|s| s["parameters"]["groupId"].as_str().unwrap())
             .collect();
         assert_eq!(
             names,

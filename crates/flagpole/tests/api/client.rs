@@ -114,6 +114,18 @@ pub async fn client_api_serves_the_token_scope(backend: Backend) {
     );
     assert_eq!(strategy["segments"], json!([segment_id]));
     assert_eq!(strategy["constraints"].as_array().unwrap().len(), 1);
+    // Only what SDKs use, as Unleash serves it: no id, title or order.
+    let mut fields: Vec<&str> = strategy
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        ["constraints", "name", "parameters", "segments", "variants"]
+    );
     assert_eq!(body["segments"][0]["id"], segment_id);
     assert_eq!(
         body["segments"][0]["constraints"][0]["values"],
