@@ -380,7 +380,7 @@ pub async fn get_client_feature(
     let snapshot = state.core.snapshot.current();
     let feature = snapshot
         .features
-        .get(&name)
+        .get(name.as_str())
         .filter(|f| scope.includes(&f.value))
         .ok_or_else(|| {
             ApiError::not_found(format!("Could not find feature flag with name {name}"))

@@ -142,7 +142,7 @@ fn past(word: &str) -> String {
     }
 }
 
-fn put_document<T: Serialize>(
+fn put_document<T: Serialize + 'static>(
     changes: &mut ChangeSet,
     kind: &'static str,
     put: Put<T>,
@@ -749,7 +749,7 @@ impl Builder<'_> {
             );
         }
 
-        let previous = self.snapshot.features.get(&spec.name).cloned();
+        let previous = self.snapshot.features.get(spec.name.as_str()).cloned();
         let mut events = Vec::new();
         let mut details = Vec::new();
         let mut feature = match &previous {

@@ -614,7 +614,7 @@ fn plan(
         for parent in &child.dependencies {
             let here = snapshot
                 .features
-                .get(&parent.feature)
+                .get(parent.feature.as_str())
                 .is_some_and(|f| f.value.project == project && !f.value.archived);
             if parent.feature == child.feature {
                 bad_dependencies.push(format!("{}: a flag cannot depend on itself", child.feature));
@@ -656,7 +656,7 @@ fn plan(
     let mut flags = Vec::new();
     let mut invalid_flags = Vec::new();
     for feature in data.features.iter().filter(|f| !archived.contains(&f.name)) {
-        let previous = snapshot.features.get(&feature.name).cloned();
+        let previous = snapshot.features.get(feature.name.as_str()).cloned();
         match imported_flag(
             snapshot,
             request,

@@ -611,7 +611,7 @@ fn copy_flags(
     order.sort_by_key(|f| !f.dependencies.is_empty());
     for flag in order {
         let name = flag.metadata.name.clone();
-        let current = snapshot.features.get(&name);
+        let current = snapshot.features.get(name.as_str());
         let reason = if let Some(current) = current.filter(|c| c.value.project != flag.project) {
             Some(format!(
                 "exists in Flagpole project {}",
@@ -633,7 +633,7 @@ fn copy_flags(
         let missing_parent = flag.dependencies.iter().find(|d| {
             let here = snapshot
                 .features
-                .get(&d.feature)
+                .get(d.feature.as_str())
                 .is_some_and(|f| !f.value.archived && f.value.project == flag.project);
             !here && !accepted.contains_key(&d.feature)
         });
@@ -659,7 +659,7 @@ fn copy_flags(
         }
     }
     for (name, flag) in accepted {
-        let previous = snapshot.features.get(&name);
+        let previous = snapshot.features.get(name.as_str());
         let outcome = match previous {
             None => Outcome::Created,
             Some(previous) if *previous.value == flag => Outcome::Unchanged,

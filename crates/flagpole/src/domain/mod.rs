@@ -21,14 +21,16 @@ pub mod tokens;
 pub mod users;
 pub mod validate;
 
+use std::any::Any;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::Actor;
+use crate::domain::model::{kind, Feature};
 use crate::error::{ApiError, ApiResult};
-use crate::snapshot::{Snapshot, SnapshotCell, Versioned};
+use crate::snapshot::{BuiltFeatures, Snapshot, SnapshotCell, Versioned};
 use crate::store::{Backend, Commit, NewEvent, PoolSettings, Store, StoreError, Write};
 
 /// How often a change is rebuilt on fresh state after losing a race to another writer.
@@ -106,10 +108,7 @@ impl Core {
         let mut known_fresh = false;
         let mut races_lost = 0;
         for _ in 0..MAX_ATTEMPTS {
-            let mut changes = ChangeSet {
-                actor: actor.clone(),
-                commit: Commit::default(),
-            };
+            let mut changes = ChangeSet::new(actor);
             let outcome = build(&snapshot, &mut changes);
             let nothing_to_commit =
                 changes.commit.writes.is_empty() && changes.commit.events.is_empty();
@@ -130,6 +129,7 @@ impl Core {
                 return Ok(result);
             }
             let commit = Arc::new(changes.commit);
+            let built = changes.built_features;
             match self
                 .store
                 .commit(Arc::clone(&commit), verify_base.then_some(base))
@@ -140,7 +140,7 @@ impl Core {
                     // sync task catches up), or a retry would repeat a done change.
                     match self
                         .snapshot
-                        .publish_commit(&self.store, base, revision, &commit.writes)
+                        .publish_commit(&self.store, base, revision, &commit.writes, &built)
                         .await
                     {
                         Ok(_) => *complete_up_to = revision,
@@ -188,10 +188,7 @@ impl Core {
                 let current = snapshot
                     .with_documents(documents)
                     .map_err(ApiError::Internal)?;
-                let mut changes = ChangeSet {
-                    actor: actor.clone(),
-                    commit: Commit::default(),
-                };
+                let mut changes = ChangeSet::new(actor);
                 let result = build(&current, &mut changes)?;
                 Ok::<_, ApiError>((changes.commit, result))
             })
@@ -228,41 +225,70 @@ impl Core {
 pub struct ChangeSet {
     actor: Actor,
     commit: Commit,
+    built_features: BuiltFeatures,
 }
 
 impl ChangeSet {
+    fn new(actor: &Actor) -> ChangeSet {
+        ChangeSet {
+            actor: actor.clone(),
+            commit: Commit::default(),
+            built_features: BuiltFeatures::new(),
+        }
+    }
+
     pub fn actor(&self) -> &Actor {
         &self.actor
     }
 
-    pub fn create<T: Serialize>(
+    pub fn create<T: Serialize + 'static>(
         &mut self,
         kind: &'static str,
         key: impl Into<String>,
         value: &T,
     ) -> ApiResult<()> {
+        let key = key.into();
+        self.remember_feature(kind, &key, value);
         self.commit.writes.push(Write::Create {
             kind,
-            key: key.into(),
+            key,
             body: to_body(value)?,
         });
         Ok(())
     }
 
-    pub fn update<T: Serialize>(
+    pub fn update<T: Serialize + 'static>(
         &mut self,
         kind: &'static str,
         key: impl Into<String>,
         previous: &Versioned<T>,
         value: &T,
     ) -> ApiResult<()> {
+        let key = key.into();
+        self.remember_feature(kind, &key, value);
         self.commit.writes.push(Write::Update {
             kind,
-            key: key.into(),
+            key,
             body: to_body(value)?,
             expected_revision: previous.revision,
         });
         Ok(())
+    }
+
+    /// Keeps a flag being written as it is, for the snapshot (see `BuiltFeatures`).
+    fn remember_feature<T: 'static>(&mut self, kind: &'static str, key: &str, value: &T) {
+        if kind != kind::FEATURE {
+            return;
+        }
+        match (value as &dyn Any).downcast_ref::<Feature>() {
+            Some(feature) => {
+                let built = Arc::new(feature.clone());
+                self.built_features.insert(key.to_owned(), built);
+            }
+            None => {
+                self.built_features.remove(key);
+            }
+        }
     }
 
     pub fn delete<T>(
@@ -271,9 +297,13 @@ impl ChangeSet {
         key: impl Into<String>,
         previous: &Versioned<T>,
     ) {
+        let key = key.into();
+        if kind == kind::FEATURE {
+            self.built_features.remove(&key);
+        }
         self.commit.writes.push(Write::Delete {
             kind,
-            key: key.into(),
+            key,
             expected_revision: previous.revision,
         });
     }
