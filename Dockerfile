@@ -7,6 +7,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rust-toolchain.toml ./
+# Build settings (the allocator's run-time defaults) live in .cargo/config.toml.
+COPY .cargo .cargo
 COPY crates crates
 RUN cargo build --release --locked --bin flagpole \
  && install -D target/release/flagpole /out/flagpole \

@@ -65,6 +65,12 @@ fn dockerfile_builds_in_stages_and_runs_unprivileged() {
             .any(|l| l.contains("cargo build --release --locked")),
         "builds the locked release"
     );
+    // .cargo/config.toml holds build settings (the allocator's run-time defaults) that the
+    // image's build must see too.
+    assert!(
+        instructions.contains(&"COPY .cargo .cargo"),
+        "the build stage copies .cargo"
+    );
 
     // The binary the entrypoint runs is the one copied in.
     let entrypoint = runtime
