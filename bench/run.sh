@@ -9,7 +9,8 @@
 # the same run, start one on loopback (`bench/unleash.sh start`, on the local PostgreSQL) and, to
 # compare with Unleash Edge too, Edge in front of it (`bench/unleash.sh edge`); export what they
 # print (UNLEASH_URL, UNLEASH_PID, EDGE_URL, EDGE_PID). POSTGRES_URL adds toggles on PostgreSQL.
-# Idle SDK streams are measured by bench/streams.py, and where memory goes by bench/memory.py.
+# Idle SDK streams are measured by bench/streams.py, where memory goes by bench/memory.py, and
+# toggles of two builds side by side by bench/toggles.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,7 @@ if [ "${1:-}" = "--smoke" ]; then
   # Debug builds: only checks that every scenario still runs.
   cargo build --locked -q --bin flagpole
   cargo build -q --manifest-path bench/baseline-server/Cargo.toml
+  python3 bench/toggles.py target/debug/flagpole --flags 5 --passes 1 --rounds 1 --duration 1
   FLAGPOLE_BIN=target/debug/flagpole BASELINE_BIN=bench/baseline-server/target/debug/baseline-server \
     exec python3 bench/compare.py --smoke
 fi
