@@ -10,7 +10,8 @@ through the Admin API, and measures with wrk:
 - the Client API (full body, gzip, 304) against a minimal hyper server serving the very same bytes
   (the practical ceiling for serving those bytes here);
 - the Frontend API;
-- sequential Admin API toggles (each a committed change with its audit event);
+- sequential Admin API toggles (each a committed change with its audit event), against one-row
+  SQLite commits in a loop with the same settings (what the disk allows);
 - SDK metrics posts (100 flags each) and the memory they leave behind;
 - cold start to ready with 10,000 flags;
 - resident memory, idle and under load.
@@ -36,6 +37,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -69,9 +71,13 @@ def call(base, token, method, path, body=None, headers=None):
         return response.status, dict(response.headers), response.read()
 
 
+# The constraint states its defaults (caseInsensitive, inverted): Unleash's Admin API fills them in
+# and serves them, its import API stores only what it is given. Stated here, both servers hold and
+# serve the same fields, as they would for flags made through the Admin API.
 STRATEGY = {
     "name": "flexibleRollout",
-    "constraints": [{"contextName": "userId", "operator": "NOT_IN", "values": ["blocked-1", "blocked-2"]}],
+    "constraints": [{"contextName": "userId", "operator": "NOT_IN", "values": ["blocked-1", "blocked-2"],
+                     "caseInsensitive": False, "inverted": False}],
 }
 
 
@@ -264,6 +270,45 @@ def toggles_per_second(base, token, seconds, directory):
     return rps
 
 
+def bare_commits_per_second(directory, seconds):
+    """What this disk allows: one-row commits in a loop, with the SQLite settings Flagpole uses
+    (WAL, synchronous=FULL), from Python's sqlite3 with no server around it. Toggles are bound by
+    the commit's fsync, so their rate is read against this one, measured in the same round."""
+    path = os.path.join(directory, "bare-commits.db")
+    database = sqlite3.connect(path, isolation_level=None)
+    database.execute("pragma journal_mode = wal")
+    database.execute("pragma synchronous = full")
+    database.execute("create table if not exists commits (n integer)")
+    count, deadline = 0, time.monotonic() + seconds
+    started = time.monotonic()
+    while time.monotonic() < deadline:
+        database.execute("insert into commits (n) values (?)", (count,))
+        count += 1
+    elapsed = time.monotonic() - started
+    database.close()
+    return count / elapsed
+
+
+def settled_client_features(base, token, count, timeout=120.0):
+    """The Client API's body and ETag once the server serves all `count` flags and answers that
+    ETag with 304. Unleash moves its ETag on once more shortly after an import, and Edge serves
+    the new flags only after its next fetch from Unleash; an ETag read too early would make the
+    304 scenario measure full bodies."""
+    deadline = time.monotonic() + timeout
+    while True:
+        _, headers, body = call(base, token, "GET", "/api/client/features")
+        etag = headers.get("ETag") or headers.get("etag")
+        if etag and len(json.loads(body)["features"]) == count:
+            try:
+                call(base, token, "GET", "/api/client/features", headers={"If-None-Match": etag})
+            except urllib.error.HTTPError as error:
+                if error.code == 304:
+                    return etag, body
+        if time.monotonic() > deadline:
+            sys.exit(f"{base} did not settle on {count} flags with an ETag it answers with 304")
+        time.sleep(1)
+
+
 def postgres_toggles(postgres_url, port, seconds, directory):
     """The toggle measurement on a Flagpole over PostgreSQL, in a database made for this run."""
     database = f"flagpole_bench_{os.getpid()}"
@@ -384,8 +429,7 @@ def main():
             u_pid = int(os.environ["UNLEASH_PID"]) if os.environ.get("UNLEASH_PID") else None
             if not holds_exactly(unleash, u_admin, args.flags):
                 seed_unleash(unleash, args.flags)
-            _, u_headers, _ = call(unleash, u_client, "GET", "/api/client/features")
-            u_etag = u_headers.get("ETag") or u_headers.get("etag")
+            u_etag, u_body = settled_client_features(unleash, u_client, args.flags)
             u_idle = rss_mib(u_pid) if u_pid else None
         edge = os.environ.get("EDGE_URL")
         if edge:
@@ -393,8 +437,7 @@ def main():
             if not unleash:
                 sys.exit("EDGE_URL needs UNLEASH_URL: Edge serves that Unleash's flags and tokens")
             e_pid = int(os.environ["EDGE_PID"]) if os.environ.get("EDGE_PID") else None
-            _, e_headers, _ = call(edge, u_client, "GET", "/api/client/features")
-            e_etag = e_headers.get("ETag") or e_headers.get("etag")
+            e_etag, _ = settled_client_features(edge, u_client, args.flags)
             e_idle = rss_mib(e_pid) if e_pid else None
 
         client = f"{base}/api/client/features"
@@ -438,8 +481,10 @@ def main():
         row("GET /api/frontend?userId=123", ours, (None, other, edged))
 
         postgres = os.environ.get("POSTGRES_URL")
-        toggle_runs = ([], [], [])
+        toggle_runs = ([], [], [], [])
         for _ in range(rounds):
+            settle()
+            toggle_runs[3].append(bare_commits_per_second(work, d))
             settle()
             toggle_runs[0].append(toggles_per_second(base, ADMIN, d, work))
             if unleash:
@@ -448,7 +493,8 @@ def main():
             if postgres:
                 settle()
                 toggle_runs[2].append(postgres_toggles(postgres, port + 2, d, work))
-        ours_toggles, other_toggles, pg_toggles = (median(runs) if runs else None for runs in toggle_runs)
+        ours_toggles, other_toggles, pg_toggles, bare_commits = (
+            median(runs) if runs else None for runs in toggle_runs)
 
         script = metrics_script(work, min(100, args.flags))
         before = rss_mib(server.pid)
@@ -463,7 +509,8 @@ def main():
 
         version = subprocess.run([FLAGPOLE, "--version"], capture_output=True, text=True).stdout.strip()
         print(f"{version}; {args.flags} flags; wrk -t1 -c{c} -d{d}s, median of {rounds}; {os.cpu_count()} cores; "
-              f"Client API body {len(body):,} bytes ({len(gzipped):,} gzipped); seeding took {seed_seconds:.1f} s")
+              f"Client API body {len(body):,} bytes ({len(gzipped):,} gzipped)"
+              + (f", Unleash's {len(u_body):,}" if unleash else "") + f"; seeding took {seed_seconds:.1f} s")
         print()
         header = "| scenario | Flagpole req/s | p99 | minimal hyper, same bytes | Flagpole ÷ hyper |"
         rule = "|---|---|---|---|---|"
@@ -490,6 +537,8 @@ def main():
         if unleash:
             toggles += f" Unleash: {other_toggles:,.0f}/s | {ours_toggles / other_toggles:.1f}× |"
         print(toggles + ("" if unleash else " | |"))
+        print(f"| one-row SQLite commits in a loop, same settings, no server (this disk's floor) | "
+              f"{bare_commits:,.0f}/s | toggles ÷ these | {ours_toggles / bare_commits:.2f} |")
         if pg_toggles:
             line = f"| the same toggles on PostgreSQL (synchronous_commit=on) | {pg_toggles:,.0f}/s |"
             if unleash:
