@@ -1,18 +1,27 @@
-//! SQLite commits on one thread that owns its own connection.
+//! SQLite commits through one connection of their own, on the thread of the request.
 //!
 //! Through sqlx, every statement is a round trip between the async task and the thread of the
 //! connection it runs on. A commit is five or more statements, and on a fast disk those thread
-//! hand-overs cost more than the commit's fsync. Here a whole commit is one message to the writer
-//! thread, which runs the statements of `commit::plan` with `rusqlite` (the SQLite library sqlx
-//! itself links) and answers once the transaction is durable. Reads stay on the sqlx pool, except
-//! the start-up's read of every document (`SqliteWriter::all_documents`), where the same per-row
-//! hand-overs would dominate the time to ready.
+//! hand-overs cost more than the commit's fsync. Here a whole commit runs the statements of
+//! `commit::plan` with `rusqlite` (the SQLite library sqlx itself links) in one go, and returns
+//! once the transaction is durable. Reads stay on the sqlx pool, except the start-up's read of
+//! every document (`SqliteWriter::all_documents`), where the same per-row hand-overs would
+//! dominate the time to ready.
+//!
+//! A commit blocks for its fsync. On the multi-threaded runtime the server runs on, it runs in
+//! place on the request's worker thread (`tokio::task::block_in_place`, which hands that worker's
+//! other tasks to a fresh thread first): a sequential toggle then wakes no thread but its own.
+//! Handing each commit to a dedicated thread and back, as this module did before, cost two
+//! wake-ups per commit and 15-20% of the toggle rate (BENCHMARKS.md). On a current-thread runtime
+//! (unit tests, embedders), where `block_in_place` is not allowed, a commit runs on the blocking
+//! pool instead. Commits are serialised by `Store::commit`'s lock before they get here, so the
+//! connection's mutex is never contended and at most one worker is ever inside a commit.
 
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{params_from_iter, Connection, OptionalExtension, ToSql};
-use tokio::sync::oneshot;
+use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::commit::{check_base, plan, usable_head, Arg, Committed, CHAIN_HEAD, TAKE_REVISION};
 use super::{Commit, StoreError, StoreResult, StoredDocument};
@@ -24,18 +33,17 @@ struct Job {
     now: i64,
     /// The chain's head if the newest commit (at revision `.0`) was this process's.
     cached_head: Option<(i64, String)>,
-    reply: oneshot::Sender<StoreResult<Committed>>,
 }
 
-/// The handle to the writer thread. The thread ends when the last handle is dropped.
+/// The connection commits go through, shared by every clone of the store.
 #[derive(Clone)]
 pub(super) struct SqliteWriter {
-    jobs: mpsc::Sender<Job>,
+    connection: Arc<Mutex<Connection>>,
     path: PathBuf,
 }
 
 impl SqliteWriter {
-    /// Opens a connection to the (already migrated) database file and starts the thread.
+    /// Opens a connection to the (already migrated) database file.
     pub fn start(path: &Path) -> anyhow::Result<SqliteWriter> {
         let connection = Connection::open(path)?;
         // The same settings as the pool's connections: every acknowledged commit is on disk
@@ -44,19 +52,8 @@ impl SqliteWriter {
             "pragma journal_mode = wal; pragma synchronous = full; \
              pragma busy_timeout = 10000; pragma foreign_keys = on;",
         )?;
-        let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || {
-                for job in queue {
-                    let result = run(&connection, &job);
-                    // The caller may have gone away (its request was cancelled); the commit
-                    // stands either way.
-                    let _ = job.reply.send(result);
-                }
-            })?;
         Ok(SqliteWriter {
-            jobs,
+            connection: Arc::new(Mutex::new(connection)),
             path: path.to_owned(),
         })
     }
@@ -77,17 +74,22 @@ impl SqliteWriter {
         now: i64,
         cached_head: Option<(i64, String)>,
     ) -> StoreResult<Committed> {
-        let (reply, answer) = oneshot::channel();
         let job = Job {
             commit,
             built_on,
             now,
             cached_head,
-            reply,
         };
-        let stopped = || StoreError::Unavailable("the SQLite writer has stopped".into());
-        self.jobs.send(job).map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        let connection = Arc::clone(&self.connection);
+        // A panic inside a commit unwinds through `WriteTransaction`, which rolls it back, so a
+        // poisoned lock still guards a connection with no transaction open.
+        let run_locked = move || run(&connection.lock().unwrap_or_else(|e| e.into_inner()), &job);
+        match Handle::current().runtime_flavor() {
+            RuntimeFlavor::MultiThread => tokio::task::block_in_place(run_locked),
+            _ => tokio::task::spawn_blocking(run_locked)
+                .await
+                .map_err(|error| StoreError::Other(error.into()))?,
+        }
     }
 }
 

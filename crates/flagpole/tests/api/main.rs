@@ -159,3 +159,17 @@ behaviour_suite! {
     ui::flag_page_forms_change_the_flag,
     ui::editors_cannot_create_or_revoke_admin_tokens,
 }
+
+/// The server runs on a multi-threaded runtime, where an SQLite commit runs in place on the
+/// request's worker thread; every behaviour test above runs that way. On a current-thread runtime
+/// (an embedder's, say) commits take the blocking pool instead: the same writes, retries and
+/// restarts must hold there too.
+mod current_thread_runtime {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_changes_commit_and_survive_a_restart() {
+        flags::concurrent_changes_all_apply_with_one_event_each(helpers::Backend::Sqlite).await;
+        flags::state_survives_a_restart(helpers::Backend::Sqlite).await;
+    }
+}
