@@ -20,6 +20,7 @@ if [ "${1:-}" = "--smoke" ]; then
   cargo build --locked -q --bin flagpole
   cargo build -q --manifest-path bench/baseline-server/Cargo.toml
   python3 bench/toggles.py target/debug/flagpole --flags 5 --passes 1 --rounds 1 --duration 1
+  python3 bench/toggles.py target/debug/flagpole --flags 5 --passes 1 --rounds 1 --duration 1 --scenario frontend
   FLAGPOLE_BIN=target/debug/flagpole BASELINE_BIN=bench/baseline-server/target/debug/baseline-server \
     exec python3 bench/compare.py --smoke
 fi
