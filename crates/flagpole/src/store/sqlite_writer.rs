@@ -10,9 +10,10 @@
 //!
 //! A commit blocks for its fsync. On the multi-threaded runtime the server runs on, it runs in
 //! place on the request's worker thread (`tokio::task::block_in_place`, which hands that worker's
-//! other tasks to a fresh thread first): a sequential toggle then wakes no thread but its own.
+//! other tasks to a fresh thread first): a sequential toggle then waits on no other thread.
 //! Handing each commit to a dedicated thread and back, as this module did before, cost two
-//! wake-ups per commit and 15-20% of the toggle rate (BENCHMARKS.md). On a current-thread runtime
+//! wake-ups per commit; running it in place made sequential toggles 1.15× as fast
+//! (BENCHMARKS.md). On a current-thread runtime
 //! (unit tests, embedders), where `block_in_place` is not allowed, a commit runs on the blocking
 //! pool instead. Commits are serialised by `Store::commit`'s lock before they get here, so the
 //! connection's mutex is never contended and at most one worker is ever inside a commit.
