@@ -21,6 +21,7 @@ if [ "${1:-}" = "--smoke" ]; then
   cargo build -q --manifest-path bench/baseline-server/Cargo.toml
   python3 bench/toggles.py target/debug/flagpole --flags 5 --passes 1 --rounds 1 --duration 1
   python3 bench/toggles.py target/debug/flagpole --flags 5 --passes 1 --rounds 1 --duration 1 --scenario frontend
+  python3 bench/toggles.py target/debug/flagpole --flags 5 --passes 1 --rounds 1 --duration 1 --scenario mixed
   FLAGPOLE_BIN=target/debug/flagpole BASELINE_BIN=bench/baseline-server/target/debug/baseline-server \
     exec python3 bench/compare.py --smoke
 fi
