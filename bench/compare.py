@@ -279,8 +279,8 @@ def bare_commits_per_second(directory, seconds):
     database.execute("pragma journal_mode = wal")
     database.execute("pragma synchronous = full")
     database.execute("create table if not exists commits (n integer)")
-    count, deadline = 0, time.monotonic() + seconds
-    started = time.monotonic()
+    count, started = 0, time.monotonic()
+    deadline = started + seconds
     while time.monotonic() < deadline:
         database.execute("insert into commits (n) values (?)", (count,))
         count += 1

@@ -247,6 +247,12 @@ pub struct Store {
 
 static INSTALL_DRIVERS: Once = Once::new();
 
+/// Every SQLite connection's settings, the pool's and the commit connection's alike: WAL lets
+/// readers run beside the writer; synchronous=FULL makes every acknowledged commit durable across
+/// power loss; a writer in another process (the CLI) is waited for rather than failed.
+const SQLITE_CONNECTION_SETTINGS: &str = "pragma journal_mode = wal; pragma synchronous = full; \
+     pragma busy_timeout = 10000; pragma foreign_keys = on;";
+
 impl Store {
     /// Connects (creating the SQLite file if needed) and applies the embedded migrations.
     pub async fn open(url: &str, settings: &PoolSettings) -> anyhow::Result<Store> {
@@ -262,14 +268,7 @@ impl Store {
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; synchronous=FULL makes every
-                        // acknowledged commit durable across power loss, not just process crashes.
-                        connection
-                            .execute(
-                                "pragma journal_mode = wal; pragma synchronous = full; \
-                                 pragma busy_timeout = 10000; pragma foreign_keys = on;",
-                            )
-                            .await?;
+                        connection.execute(SQLITE_CONNECTION_SETTINGS).await?;
                     }
                     Ok(())
                 })

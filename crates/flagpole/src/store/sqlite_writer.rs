@@ -47,12 +47,7 @@ impl SqliteWriter {
     /// Opens a connection to the (already migrated) database file.
     pub fn start(path: &Path) -> anyhow::Result<SqliteWriter> {
         let connection = Connection::open(path)?;
-        // The same settings as the pool's connections: every acknowledged commit is on disk
-        // (WAL, synchronous=FULL), and a writer in another process (the CLI) is waited for.
-        connection.execute_batch(
-            "pragma journal_mode = wal; pragma synchronous = full; \
-             pragma busy_timeout = 10000; pragma foreign_keys = on;",
-        )?;
+        connection.execute_batch(super::SQLITE_CONNECTION_SETTINGS)?;
         Ok(SqliteWriter {
             connection: Arc::new(Mutex::new(connection)),
             path: path.to_owned(),
