@@ -1,9 +1,11 @@
-//! Evaluation cost: one flag, all 1,000 flags for one frontend context, constraint operators and
-//! variant selection. `cargo bench -p flagpole-eval`.
+//! Evaluation cost: one flag, all 1,000 flags for one frontend context (evaluated, and written
+//! as the Frontend API's list), constraint operators and variant selection.
+//! `cargo bench -p flagpole-eval`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use flagpole_eval::toggle_list::ToggleListCursor;
 use flagpole_eval::wire::ClientFeatures;
 use flagpole_eval::{Context, Engine};
 use serde_json::json;
@@ -65,6 +67,24 @@ fn benchmarks(c: &mut Criterion) {
     });
     c.bench_function("evaluate_all: 1,000 flags, one context", |b| {
         b.iter(|| thousand.evaluate_all(black_box(&context), now).len())
+    });
+    c.bench_function("write_toggles: the Frontend API list of 1,000 flags", |b| {
+        let mut out = Vec::with_capacity(256 * 1024);
+        b.iter(|| {
+            out.clear();
+            let mut cursor = ToggleListCursor::default();
+            thousand
+                .write_toggles(
+                    &mut cursor,
+                    black_box(&context),
+                    now,
+                    &mut |_| true,
+                    &mut out,
+                    usize::MAX,
+                )
+                .unwrap();
+            out.len()
+        })
     });
     c.bench_function("get_variant: three strategy variants", |b| {
         b.iter(|| thousand.get_variant(black_box("flag-0010"), &context, now))

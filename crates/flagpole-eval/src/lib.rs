@@ -22,6 +22,7 @@ mod context;
 mod engine;
 mod hashing;
 mod strategies;
+pub mod toggle_list;
 mod variants;
 pub mod wire;
 

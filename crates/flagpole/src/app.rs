@@ -53,7 +53,7 @@ pub struct Shared {
 
 /// CORS for the Frontend API: origins come from the saved setting (or the configured default),
 /// read from the snapshot on each request so that a change applies at once on every replica.
-fn frontend_cors(core: Arc<Core>) -> CorsLayer {
+pub(crate) fn frontend_cors(core: Arc<Core>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin, _| {
             let snapshot = core.snapshot.current();
@@ -253,10 +253,11 @@ impl Server {
             let _ = shutdown_sender.send(true);
         };
         let (router, state) = (self.router, self.state);
+        let cors = frontend_cors(Arc::clone(&state.core));
         let service_for = move |remote: SocketAddr| {
             // As `into_make_service_with_connect_info` does: handlers can ask for the peer.
             let router = axum::Extension(ConnectInfo(remote)).layer(router.clone());
-            SdkFastPath::for_connection(router, state.clone())
+            SdkFastPath::for_connection(router, state.clone(), remote, cors.clone())
         };
         crate::connections::serve(self.listener, service_for, self.limits, shutdown).await;
         sync.abort();

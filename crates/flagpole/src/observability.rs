@@ -67,18 +67,18 @@ struct TokenLabels {
 #[derive(Clone)]
 pub(crate) struct RouteMetrics {
     ok: Counter,
-    not_modified: Counter,
+    /// For routes that answer 304 at all, so that others show no series that stays at zero.
+    not_modified: Option<Counter>,
     duration: Histogram,
 }
 
 impl RouteMetrics {
     /// Counts one answer: 200 or 304, the only ones the fast path gives.
     pub(crate) fn observe(&self, not_modified: bool, seconds: f64) {
-        if not_modified {
-            self.not_modified.inc();
-        } else {
-            self.ok.inc();
-        }
+        match &self.not_modified {
+            Some(counter) if not_modified => counter.inc(),
+            _ => self.ok.inc(),
+        };
         self.duration.observe(seconds);
     }
 }
@@ -193,7 +193,13 @@ impl Telemetry {
 
     /// The metrics of one route, resolved once, for a caller that answers that route very
     /// often (the SDK fast path): counting through them takes no lock and hashes no labels.
-    pub(crate) fn route_metrics(&self, method: &Method, route: &str) -> RouteMetrics {
+    /// `not_modified` says whether the route answers 304 as well as 200.
+    pub(crate) fn route_metrics(
+        &self,
+        method: &Method,
+        route: &str,
+        not_modified: bool,
+    ) -> RouteMetrics {
         let method = loggable_method(method);
         let route = self.intern_route(route);
         let count = |status: u16| {
@@ -207,7 +213,7 @@ impl Telemetry {
         };
         RouteMetrics {
             ok: count(200),
-            not_modified: count(304),
+            not_modified: not_modified.then(|| count(304)),
             duration: self
                 .durations
                 .get_or_create(&RouteLabels {

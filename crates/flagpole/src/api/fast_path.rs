@@ -1,20 +1,26 @@
-//! The SDK polling fast path.
+//! The SDK fast path.
 //!
 //! Every process of every service polls `GET /api/client/features` every few seconds, and most
-//! polls end in 304. Through the generic stack (nested routers, boxed middleware, extractors) a
-//! poll costs several times what writing the answer does, so this service sits in front of the
-//! router and answers the two common cases itself: a live client token asking for its flags
-//! (200 from the prepared bytes, or 304). It uses the handler's own code for the answer and
-//! keeps what the middleware gives every request: the `x-request-id` and the request metrics.
-//! Each connection also remembers its last answer, so that the next poll, while nothing has
-//! changed, is a comparison of its headers with the last one's and a 304.
+//! polls end in 304; browsers and mobile apps call `GET /api/frontend` on every page load or
+//! app start. Through the generic stack (nested routers, boxed middleware, extractors) a poll
+//! costs several times what writing the answer does, so this service sits in front of the
+//! router and answers the common cases itself:
 //!
-//! Anything else — another route, no or a wrong token, a bad query, or debug logging switched
-//! on (which wants the per-request trace) — goes through the router untouched, so errors and
-//! logs are exactly those of the full stack.
+//! - a live client token asking for its flags (200 from the prepared bytes, or 304). Each
+//!   connection also remembers its last answer, so that the next poll, while nothing has
+//!   changed, is a comparison of its headers with the last one's and a 304;
+//! - a live frontend token asking for the flags that are on for the context in its query
+//!   string, with the Frontend API's CORS policy applied by the same layer the router uses.
+//!
+//! It uses the handlers' own code for the answers and keeps what the middleware gives every
+//! request: the `x-request-id` and the request metrics. Anything else — another route or
+//! method, no or a wrong token, a bad query, or debug logging switched on (which wants the
+//! per-request trace) — goes through the router untouched, so errors and logs are exactly those
+//! of the full stack.
 
 use std::convert::Infallible;
 use std::future::{ready, Ready};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -25,17 +31,21 @@ use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures_util::future::Either;
+use futures_util::FutureExt;
 use subtle::ConstantTimeEq;
 use tower::util::Oneshot;
-use tower::{Service, ServiceExt};
+use tower::{service_fn, Layer, Service, ServiceExt};
+use tower_http::cors::CorsLayer;
 
 use crate::api::client::{etag_matches, features_response, wants_inlined_segments};
+use crate::api::frontend::features_for_query;
 use crate::app::AppState;
-use crate::auth::ClientAuth;
+use crate::auth::{ClientAuth, FrontendAuth};
 use crate::observability::{request_id_for, RouteMetrics, REQUEST_ID_HEADER};
 
-/// The route the fast path answers, as it appears in the request metrics.
+/// The routes the fast path answers, as they appear in the request metrics.
 const CLIENT_FEATURES: &str = "/api/client/features";
+const FRONTEND_FEATURES: &str = "/api/frontend";
 
 /// Wraps the router for one connection; see the module documentation.
 ///
@@ -56,7 +66,13 @@ impl<S> Clone for SdkFastPath<S> {
 struct Connection<S> {
     inner: S,
     state: AppState,
-    metrics: RouteMetrics,
+    /// The peer, which the Frontend API takes as the context's `remoteAddress` when the query
+    /// gives none.
+    remote: SocketAddr,
+    /// The Frontend API's CORS policy, as `app::frontend_cors` makes it for the router.
+    frontend_cors: CorsLayer,
+    client_metrics: RouteMetrics,
+    frontend_metrics: RouteMetrics,
     /// The last answer on this connection. An SDK polls with the same token and query each
     /// time, so while the snapshot is the same, its next 304 needs no token digest, scope or
     /// payload lookup.
@@ -76,42 +92,103 @@ struct Remembered {
 }
 
 impl<S> SdkFastPath<S> {
-    /// The fast path for one new connection.
-    pub fn for_connection(inner: S, state: AppState) -> Self {
-        let metrics = state.telemetry.route_metrics(&Method::GET, CLIENT_FEATURES);
+    /// The fast path for one new connection from `remote`, in front of `inner` (the router,
+    /// whose Frontend API routes are behind `frontend_cors`).
+    pub fn for_connection(
+        inner: S,
+        state: AppState,
+        remote: SocketAddr,
+        frontend_cors: CorsLayer,
+    ) -> Self {
+        let telemetry = &state.telemetry;
+        let client_metrics = telemetry.route_metrics(&Method::GET, CLIENT_FEATURES, true);
+        let frontend_metrics = telemetry.route_metrics(&Method::GET, FRONTEND_FEATURES, false);
         SdkFastPath {
             connection: Arc::new(Connection {
                 inner,
                 state,
-                metrics,
+                remote,
+                frontend_cors,
+                client_metrics,
+                frontend_metrics,
                 remembered: Mutex::default(),
             }),
         }
     }
 }
 
+/// What the fast path makes of a request.
+enum Answer {
+    /// Answered here.
+    Answered(Response),
+    /// Handed back for the router to answer.
+    ForTheRouter(Request<Body>),
+}
+
 impl<S> Connection<S> {
-    /// The fast answer to this request, or `None` when the full stack must answer it.
-    fn answer(&self, request: &Request<Body>) -> Option<Response> {
+    /// The fast answer to this request, or the request back when the full stack must answer it.
+    fn answer(&self, request: Request<Body>) -> Answer {
+        let path = request.uri().path();
         if request.method() != Method::GET
-            || request.uri().path() != CLIENT_FEATURES
+            || (path != CLIENT_FEATURES && path != FRONTEND_FEATURES)
             || tracing::enabled!(tracing::Level::DEBUG)
         {
-            return None;
+            return Answer::ForTheRouter(request);
         }
         let started = Instant::now();
-        let mut response = self
-            .answer_remembered(request)
-            .or_else(|| self.answer_afresh(request))?;
-        let headers = request.headers();
-        response
-            .headers_mut()
-            .insert(REQUEST_ID_HEADER, request_id_for(headers));
-        self.metrics.observe(
+        let request_id = request_id_for(request.headers());
+        let (mut response, metrics) = if path == CLIENT_FEATURES {
+            let answer = self
+                .answer_remembered(&request)
+                .or_else(|| self.answer_afresh(&request));
+            match answer {
+                Some(response) => (response, &self.client_metrics),
+                None => return Answer::ForTheRouter(request),
+            }
+        } else {
+            match self.answer_frontend(request) {
+                Answer::Answered(response) => (response, &self.frontend_metrics),
+                passed => return passed,
+            }
+        };
+        response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
+        metrics.observe(
             response.status() == StatusCode::NOT_MODIFIED,
             started.elapsed().as_secs_f64(),
         );
-        Some(response)
+        Answer::Answered(response)
+    }
+
+    /// The flags on for the query's context, with the CORS headers the router's layer adds.
+    fn answer_frontend(&self, request: Request<Body>) -> Answer {
+        let answer = FrontendAuth::from_headers(&self.state, request.headers())
+            .ok()
+            .and_then(|auth| {
+                let Query(pairs) = Query::try_from_uri(request.uri()).ok()?;
+                features_for_query(&self.state, &auth, pairs, self.remote).ok()
+            });
+        let Some(answer) = answer else {
+            return Answer::ForTheRouter(request);
+        };
+        // The layer's answer to a GET is the inner answer with headers added, ready on its
+        // first poll (only preflight OPTIONS requests are answered by the layer alone). The
+        // inner service is called once (`oneshot`), so it always has the answer to give.
+        let mut answer = Some(answer);
+        let with_cors = self
+            .frontend_cors
+            .layer(service_fn(move |_: Request<Body>| {
+                ready(Ok::<_, Infallible>(answer.take().unwrap_or_default()))
+            }))
+            .oneshot(request)
+            .now_or_never();
+        Answer::Answered(match with_cors {
+            Some(Ok(response)) => response,
+            Some(Err(never)) => match never {},
+            None => crate::error::ApiError::Internal(anyhow::anyhow!(
+                "the CORS layer did not answer at once"
+            ))
+            .into_response(),
+        })
     }
 
     /// 304 when this connection's last answer still holds and the client already has it.
@@ -183,9 +260,11 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        match self.connection.answer(&request) {
-            Some(response) => Either::Left(ready(Ok(response))),
-            None => Either::Right(self.connection.inner.clone().oneshot(request)),
+        match self.connection.answer(request) {
+            Answer::Answered(response) => Either::Left(ready(Ok(response))),
+            Answer::ForTheRouter(request) => {
+                Either::Right(self.connection.inner.clone().oneshot(request))
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use flagpole_eval::toggle_list::ToggleListCursor;
 use flagpole_eval::{Context, Engine, Evaluation};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -144,121 +145,87 @@ impl<'a> Toggle<'a> {
     }
 }
 
-/// Writes one toggle of the `{"toggles":[…]}` list (with its leading comma unless `first`):
-/// byte for byte what serialising it with `Toggle` gives, but with the keys as fixed text, so
-/// that only names (and payloads) pass through the JSON escaper. A request lists hundreds of
-/// flags, and serde's per-key work was most of what it cost.
-fn write_toggle(
-    out: &mut Vec<u8>,
-    evaluation: &Evaluation<'_>,
-    first: bool,
-) -> serde_json::Result<()> {
-    let flag = |on: bool, yes: &'static [u8], no: &'static [u8]| if on { yes } else { no };
-    if !first {
-        out.push(b',');
-    }
-    out.extend_from_slice(b"{\"name\":");
-    write_json_string(out, evaluation.name)?;
-    out.extend_from_slice(b",\"enabled\":true,\"variant\":{\"name\":");
-    write_json_string(out, evaluation.variant.name)?;
-    out.extend_from_slice(flag(
-        evaluation.variant.enabled,
-        b",\"enabled\":true",
-        b",\"enabled\":false",
-    ));
-    if let Some(payload) = evaluation.variant.payload {
-        out.extend_from_slice(b",\"payload\":");
-        serde_json::to_writer(&mut *out, payload)?;
-    }
-    out.extend_from_slice(flag(
-        evaluation.enabled,
-        b",\"feature_enabled\":true,\"featureEnabled\":true}",
-        b",\"feature_enabled\":false,\"featureEnabled\":false}",
-    ));
-    out.extend_from_slice(flag(
-        evaluation.impression_data,
-        b",\"impressionData\":true}",
-        b",\"impressionData\":false}",
-    ));
-    Ok(())
-}
-
-/// `text` as a JSON string. Flag and variant names almost never need escaping; copying them as
-/// they are skips serde_json's byte-by-byte escaping (a tenth of a Frontend API profile with a
-/// thousand flags; 1.02–1.03× its requests per second, BENCHMARKS.md).
-fn write_json_string(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
-    let plain = text
-        .bytes()
-        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\');
-    if plain {
-        out.reserve(text.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-        Ok(())
-    } else {
-        serde_json::to_writer(&mut *out, text)
-    }
-}
-
 /// About how much of the list a response holds at once: enough for a thousand flags in one
 /// piece (about 75 KB when half of them are on).
 const PIECE_BYTES: usize = 128 * 1024;
+
+/// Which flags' projects a token sees, asked of the token once per run of flags of one project
+/// rather than once per flag: the engine keeps one copy of each project's name, so a run is
+/// recognised by the name's address, and a list of a thousand flags makes a handful of string
+/// comparisons instead of a thousand.
+struct ProjectFilter {
+    token: Arc<ApiToken>,
+    all_projects: bool,
+    /// The address and length of the last project name asked about, and the answer.
+    last: Option<((usize, usize), bool)>,
+}
+
+impl ProjectFilter {
+    fn new(token: Arc<ApiToken>) -> ProjectFilter {
+        ProjectFilter {
+            all_projects: token.all_projects(),
+            token,
+            last: None,
+        }
+    }
+
+    fn allows(&mut self, project: &str) -> bool {
+        if self.all_projects {
+            return true;
+        }
+        // Equal addresses and lengths are the same name; different ones may still be equal
+        // names, which the token is then asked about.
+        let key = (project.as_ptr() as usize, project.len());
+        match self.last {
+            Some((last, allowed)) if last == key => allowed,
+            _ => {
+                let allowed = self.token.allows_project(project);
+                self.last = Some((key, allowed));
+                allowed
+            }
+        }
+    }
+}
 
 /// The enabled flags for one context as a response body, evaluated as it is sent: a piece of
 /// about `PIECE_BYTES` at a time. With 10,000 flags the list is most of a megabyte, and every
 /// request waiting for its client to read would otherwise hold all of it.
 struct ToggleList {
     engine: Arc<Engine>,
-    token: Arc<ApiToken>,
+    projects: ProjectFilter,
     context: Context,
     now: DateTime<Utc>,
-    /// The next flag to evaluate, in snapshot order.
-    position: usize,
-    /// Whether a toggle has been written (the next one needs a comma).
-    listed_any: bool,
-    finished: bool,
+    cursor: ToggleListCursor,
+    /// A piece failed to serialise; the body ends there.
+    failed: bool,
 }
 
 impl ToggleList {
     fn new(engine: Arc<Engine>, token: Arc<ApiToken>, context: Context) -> ToggleList {
         ToggleList {
             engine,
-            token,
+            projects: ProjectFilter::new(token),
             context,
             now: chrono::Utc::now(),
-            position: 0,
-            listed_any: false,
-            finished: false,
+            cursor: ToggleListCursor::default(),
+            failed: false,
         }
     }
 
     /// The next piece of the list; the first opens it and the last closes it.
     fn next_piece(&mut self) -> serde_json::Result<Vec<u8>> {
         // Room for every flag left (a toggle takes about 150 bytes), up to a piece.
-        let left = self.engine.len().saturating_sub(self.position);
+        let left = self.engine.len().saturating_sub(self.cursor.position());
         let mut out = Vec::with_capacity(left.saturating_mul(160).clamp(64, PIECE_BYTES + 1024));
-        if self.position == 0 {
-            out.extend_from_slice(b"{\"toggles\":[");
-        }
-        while out.len() < PIECE_BYTES {
-            let Some(evaluation) = self
-                .engine
-                .evaluate_at(self.position, &self.context, self.now)
-            else {
-                out.extend_from_slice(b"]}");
-                self.finished = true;
-                break;
-            };
-            self.position += 1;
-            let visible = evaluation
-                .project
-                .is_some_and(|project| self.token.allows_project(project));
-            if evaluation.enabled && visible {
-                write_toggle(&mut out, &evaluation, !self.listed_any)?;
-                self.listed_any = true;
-            }
-        }
+        let projects = &mut self.projects;
+        self.engine.write_toggles(
+            &mut self.cursor,
+            &self.context,
+            self.now,
+            &mut |project| projects.allows(project),
+            &mut out,
+            PIECE_BYTES,
+        )?;
         Ok(out)
     }
 
@@ -268,7 +235,7 @@ impl ToggleList {
         let mut first = self
             .next_piece()
             .map_err(|e| ApiError::Internal(e.into()))?;
-        if self.finished {
+        if self.cursor.is_finished() {
             // Held until the client has read it: without the room estimated for flags that
             // turned out to be off.
             first.shrink_to_fit();
@@ -277,13 +244,11 @@ impl ToggleList {
         // A piece that fails to serialise (it cannot: strings into a vector) ends the response
         // early, which the client sees as a broken body rather than a wrong list.
         let rest = futures_util::stream::unfold(self, |mut list| async move {
-            if list.finished {
+            if list.failed || list.cursor.is_finished() {
                 return None;
             }
             let piece = list.next_piece().map(Bytes::from);
-            if piece.is_err() {
-                list.finished = true;
-            }
+            list.failed = piece.is_err();
             Some((piece, list))
         });
         let pieces = futures_util::stream::once(async move { Ok(Bytes::from(first)) }).chain(rest);
@@ -342,8 +307,19 @@ pub async fn get_frontend_features(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     QueryPairs(pairs): QueryPairs,
 ) -> ApiResult<Response> {
+    features_for_query(&state, &auth, pairs, peer)
+}
+
+/// The answer to `GET /api/frontend`, shared by the handler and the SDK fast path
+/// (`api::fast_path`), so both answer byte for byte the same.
+pub(crate) fn features_for_query(
+    state: &AppState,
+    auth: &FrontendAuth,
+    pairs: Vec<(String, String)>,
+    peer: SocketAddr,
+) -> ApiResult<Response> {
     let context = context_from_pairs(pairs)?;
-    let (engine, context) = prepare(&state, &auth, context, peer);
+    let (engine, context) = prepare(state, auth, context, peer);
     ToggleList::new(engine, Arc::clone(&auth.token), context).into_response()
 }
 
@@ -459,26 +435,6 @@ mod tests {
 
     use super::*;
 
-    /// Names are written as serde_json would write them, whether or not they need escaping.
-    #[test]
-    fn names_are_written_as_json_strings() {
-        for name in [
-            "seed-flag-00002",
-            "",
-            "quote\"inside",
-            "back\\slash",
-            "tab\tand\nnewline\u{1}",
-            "ünïcødé ✓ \u{7f}",
-        ] {
-            let mut out = Vec::new();
-            write_json_string(&mut out, name).unwrap();
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                serde_json::to_string(name).unwrap()
-            );
-        }
-    }
-
     #[test]
     fn query_context_fields_and_properties() {
         let context = context_from_pairs(vec![
@@ -537,7 +493,7 @@ mod tests {
         .unwrap();
         let mut written = b"{\"toggles\":[".to_vec();
         for (i, evaluation) in evaluations.iter().enumerate() {
-            write_toggle(&mut written, evaluation, i == 0).unwrap();
+            flagpole_eval::toggle_list::write_toggle(&mut written, evaluation, i == 0).unwrap();
         }
         written.extend_from_slice(b"]}");
         assert_eq!(
@@ -636,6 +592,25 @@ mod tests {
                 assert_eq!(known_length, None);
             } else {
                 assert_eq!(known_length, Some(joined.len() as u64));
+            }
+        }
+    }
+
+    /// A remembered answer is only reused for the very same name: an equal name elsewhere in
+    /// memory is asked about again, and gets the same answer.
+    #[test]
+    fn the_project_filter_answers_as_the_token_does() {
+        let names = ["default", "other", "default"].map(String::from);
+        let copy = names[0].clone();
+        for projects in [vec!["default"], vec!["other"], vec!["*"], vec![]] {
+            let token = token(&projects);
+            let mut filter = ProjectFilter::new(Arc::clone(&token));
+            for name in names.iter().chain([&copy, &names[0], &names[1]]) {
+                assert_eq!(
+                    filter.allows(name),
+                    token.allows_project(name),
+                    "{name} for {projects:?}"
+                );
             }
         }
     }

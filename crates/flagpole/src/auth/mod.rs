@@ -296,15 +296,22 @@ pub struct FrontendAuth {
     pub token: Arc<ApiToken>,
 }
 
-impl FromRequestParts<AppState> for FrontendAuth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let (_, token) = authenticate_sdk(state, &parts.headers, SecretHeaders::Authorization)?;
+impl FrontendAuth {
+    /// The frontend token presented in these request headers, checked as the extractor checks it.
+    pub fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<FrontendAuth, ApiError> {
+        let (_, token) = authenticate_sdk(state, headers, SecretHeaders::Authorization)?;
         if token.token_type != TokenType::Frontend {
             return Err(ApiError::WrongTokenType);
         }
         Ok(FrontendAuth { token })
+    }
+}
+
+impl FromRequestParts<AppState> for FrontendAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        FrontendAuth::from_headers(state, &parts.headers)
     }
 }
 

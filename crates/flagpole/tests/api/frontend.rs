@@ -210,6 +210,96 @@ pub async fn frontend_api_evaluates_for_the_context(backend: Backend) {
     assert_eq!(usage["lastHourUsage"][0]["yes"], 2);
 }
 
+/// `GET /api/frontend` is answered ahead of the router (the SDK fast path), `POST` by the
+/// router: for the same context, token and origin they must answer alike, headers included.
+pub async fn frontend_get_and_post_answer_alike(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    seed(&app).await;
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/api/admin/ui-config/cors",
+            Some(json!({"frontendApiOrigins": ["https://app.example.com"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let token = app
+        .create_token(json!({"tokenName": "web", "type": "frontend", "environment": "development", "projects": ["default"]}))
+        .await;
+    // The headers that differ from one response to the next.
+    let comparable = |response: &reqwest::Response| {
+        let mut headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+            .collect();
+        headers.sort();
+        headers
+    };
+    for origin in [
+        None,
+        Some("https://app.example.com"),
+        Some("https://evil.example.com"),
+    ] {
+        let mut get = app
+            .http
+            .get(app.url("/api/frontend?userId=7&region=eu&properties%5Bplan%5D=pro"))
+            .header("Authorization", &token)
+            .header("X-Request-Id", "page-load-1");
+        let mut post = app
+            .http
+            .post(app.url("/api/frontend"))
+            .header("Authorization", &token)
+            .json(
+                &json!({"context": {"userId": "7", "properties": {"region": "eu", "plan": "pro"}}}),
+            );
+        if let Some(origin) = origin {
+            get = get.header("Origin", origin);
+            post = post.header("Origin", origin);
+        }
+        let (get, post) = (get.send().await.unwrap(), post.send().await.unwrap());
+        assert_eq!(get.status(), StatusCode::OK);
+        assert_eq!(post.status(), StatusCode::OK);
+        assert_eq!(get.headers()["x-request-id"], "page-load-1");
+        assert_eq!(comparable(&get), comparable(&post), "origin {origin:?}");
+        let allowed = get.headers().get("access-control-allow-origin").cloned();
+        assert_eq!(
+            allowed.as_ref().map(|v| v.to_str().unwrap()),
+            origin.filter(|o| o.starts_with("https://app")),
+            "origin {origin:?}"
+        );
+        let (get, post) = (get.bytes().await.unwrap(), post.bytes().await.unwrap());
+        assert_eq!(get, post, "origin {origin:?}");
+        let body: Value = serde_json::from_slice(&get).unwrap();
+        assert_eq!(
+            names(&body),
+            vec!["for-eu", "for-everyone", "for-office", "with-variant"]
+        );
+    }
+
+    // What the fast path declines, the router answers: errors in the usual shape.
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/api/frontend",
+            Some("default:development.wrong"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let client = app
+        .create_token(json!({"tokenName": "sdk", "type": "client", "environment": "development"}))
+        .await;
+    let (status, _) = app
+        .call(Method::GET, "/api/frontend", Some(&client), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let long = format!("/api/frontend?userId={}", "x".repeat(1_001));
+    let (status, body) = app.call(Method::GET, &long, Some(&token), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
 pub async fn frontend_cors_follows_the_setting(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     let preflight = |origin: &'static str| {

@@ -100,6 +100,7 @@ behaviour_suite! {
     events::search_filters_and_pages,
     frontend::frontend_api_evaluates_for_the_context,
     frontend::frontend_cors_follows_the_setting,
+    frontend::frontend_get_and_post_answer_alike,
     legacy::legacy_endpoints_act_on_every_environment,
     legacy::legacy_environments_can_be_narrowed,
     metadata::projects_and_environments,

@@ -54,6 +54,26 @@ pub async fn prometheus_metrics_follow_requests_and_state(backend: Backend) {
             .await;
         assert_eq!(status, StatusCode::OK);
     }
+    // The Frontend API: GETs answered ahead of the router, a refused one and a POST by it.
+    let frontend = app
+        .create_token(
+            json!({"tokenName": "metrics-web", "type": "frontend", "environment": "development"}),
+        )
+        .await;
+    for (method, token, expected) in [
+        (Method::GET, frontend.as_str(), StatusCode::OK),
+        (Method::GET, frontend.as_str(), StatusCode::OK),
+        (
+            Method::GET,
+            "default:development.wrong",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (Method::POST, frontend.as_str(), StatusCode::OK),
+    ] {
+        let body = (method == Method::POST).then(|| json!({"context": {}}));
+        let (status, _) = app.call(method, "/api/frontend", Some(token), body).await;
+        assert_eq!(status, expected);
+    }
     app.get("/api/admin/projects/default/features/very-private-flag-name")
         .await;
     let (status, _) = app
@@ -94,6 +114,31 @@ pub async fn prometheus_metrics_follow_requests_and_state(backend: Backend) {
         Some(3.0),
         "{text}"
     );
+    for (method, status, count) in [
+        ("GET", "200", 2.0),
+        ("GET", "401", 1.0),
+        ("POST", "200", 1.0),
+    ] {
+        let labels = [
+            ("method", method),
+            ("route", "/api/frontend"),
+            ("status", status),
+        ];
+        assert_eq!(
+            sample(&text, "flagpole_http_requests_total", &labels),
+            Some(count),
+            "{method} {status}: {text}"
+        );
+    }
+    assert_eq!(
+        sample(
+            &text,
+            "flagpole_http_request_duration_seconds_count",
+            &[("method", "GET"), ("route", "/api/frontend")],
+        ),
+        Some(3.0),
+        "{text}"
+    );
     assert!(text.contains("flagpole_http_request_duration_seconds_bucket{"));
     assert_eq!(
         sample(
@@ -123,7 +168,7 @@ pub async fn prometheus_metrics_follow_requests_and_state(backend: Backend) {
     );
     assert_eq!(
         sample(&text, "flagpole_api_tokens", &[("type", "frontend")]),
-        Some(0.0)
+        Some(1.0)
     );
     let active = [("project", "default"), ("state", "active")];
     let archived = [("project", "default"), ("state", "archived")];
