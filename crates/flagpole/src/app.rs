@@ -53,7 +53,8 @@ pub struct Shared {
 
 /// CORS for the Frontend API: origins come from the saved setting (or the configured default),
 /// read from the snapshot on each request so that a change applies at once on every replica.
-pub(crate) fn frontend_cors(core: Arc<Core>) -> CorsLayer {
+/// The router and the SDK fast path in front of it (`api::fast_path`) each apply it.
+fn frontend_cors(core: Arc<Core>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin, _| {
             let snapshot = core.snapshot.current();
