@@ -17,7 +17,7 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use crate::api::fast_path::SdkFastPath;
+use crate::api::fast_path::{FastPathShared, SdkFastPath};
 use crate::api::openapi;
 use crate::auth::session::Sessions;
 use crate::auth::token::{Secret, TokenType};
@@ -253,12 +253,13 @@ impl Server {
             // Streams end first; otherwise graceful shutdown would wait for them forever.
             let _ = shutdown_sender.send(true);
         };
-        let (router, state) = (self.router, self.state);
-        let cors = frontend_cors(Arc::clone(&state.core));
+        let router = self.router;
+        let cors = frontend_cors(Arc::clone(&self.state.core));
+        let fast_path = FastPathShared::new(self.state, cors);
         let service_for = move |remote: SocketAddr| {
             // As `into_make_service_with_connect_info` does: handlers can ask for the peer.
             let router = axum::Extension(ConnectInfo(remote)).layer(router.clone());
-            SdkFastPath::for_connection(router, state.clone(), remote, cors.clone())
+            SdkFastPath::for_connection(router, Arc::clone(&fast_path), remote)
         };
         crate::connections::serve(self.listener, service_for, self.limits, shutdown).await;
         sync.abort();

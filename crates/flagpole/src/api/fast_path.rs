@@ -63,16 +63,36 @@ impl<S> Clone for SdkFastPath<S> {
     }
 }
 
-struct Connection<S> {
-    inner: S,
+/// What the fast paths of all connections share, made once per server: a new connection then
+/// costs one reference count, not a CORS policy and two metric lookups.
+pub struct FastPathShared {
     state: AppState,
-    /// The peer, which the Frontend API takes as the context's `remoteAddress` when the query
-    /// gives none.
-    remote: SocketAddr,
     /// The Frontend API's CORS policy, as `app::frontend_cors` makes it for the router.
     frontend_cors: CorsLayer,
     client_metrics: RouteMetrics,
     frontend_metrics: RouteMetrics,
+}
+
+impl FastPathShared {
+    pub fn new(state: AppState, frontend_cors: CorsLayer) -> Arc<FastPathShared> {
+        let telemetry = &state.telemetry;
+        let client_metrics = telemetry.route_metrics(&Method::GET, CLIENT_FEATURES, true);
+        let frontend_metrics = telemetry.route_metrics(&Method::GET, FRONTEND_FEATURES, false);
+        Arc::new(FastPathShared {
+            state,
+            frontend_cors,
+            client_metrics,
+            frontend_metrics,
+        })
+    }
+}
+
+struct Connection<S> {
+    inner: S,
+    shared: Arc<FastPathShared>,
+    /// The peer, which the Frontend API takes as the context's `remoteAddress` when the query
+    /// gives none.
+    remote: SocketAddr,
     /// The last answer on this connection. An SDK polls with the same token and query each
     /// time, so while the snapshot is the same, its next 304 needs no token digest, scope or
     /// payload lookup.
@@ -92,25 +112,13 @@ struct Remembered {
 }
 
 impl<S> SdkFastPath<S> {
-    /// The fast path for one new connection from `remote`, in front of `inner` (the router,
-    /// whose Frontend API routes are behind `frontend_cors`).
-    pub fn for_connection(
-        inner: S,
-        state: AppState,
-        remote: SocketAddr,
-        frontend_cors: CorsLayer,
-    ) -> Self {
-        let telemetry = &state.telemetry;
-        let client_metrics = telemetry.route_metrics(&Method::GET, CLIENT_FEATURES, true);
-        let frontend_metrics = telemetry.route_metrics(&Method::GET, FRONTEND_FEATURES, false);
+    /// The fast path for one new connection from `remote`, in front of `inner` (the router).
+    pub fn for_connection(inner: S, shared: Arc<FastPathShared>, remote: SocketAddr) -> Self {
         SdkFastPath {
             connection: Arc::new(Connection {
                 inner,
-                state,
+                shared,
                 remote,
-                frontend_cors,
-                client_metrics,
-                frontend_metrics,
                 remembered: Mutex::default(),
             }),
         }
@@ -142,12 +150,12 @@ impl<S> Connection<S> {
                 .answer_remembered(&request)
                 .or_else(|| self.answer_afresh(&request));
             match answer {
-                Some(response) => (response, &self.client_metrics),
+                Some(response) => (response, &self.shared.client_metrics),
                 None => return Answer::ForTheRouter(request),
             }
         } else {
             match self.answer_frontend(request) {
-                Answer::Answered(response) => (response, &self.frontend_metrics),
+                Answer::Answered(response) => (response, &self.shared.frontend_metrics),
                 passed => return passed,
             }
         };
@@ -161,11 +169,11 @@ impl<S> Connection<S> {
 
     /// The flags on for the query's context, with the CORS headers the router's layer adds.
     fn answer_frontend(&self, request: Request<Body>) -> Answer {
-        let answer = FrontendAuth::from_headers(&self.state, request.headers())
+        let answer = FrontendAuth::from_headers(&self.shared.state, request.headers())
             .ok()
             .and_then(|auth| {
                 let Query(pairs) = Query::try_from_uri(request.uri()).ok()?;
-                features_for_query(&self.state, &auth, pairs, self.remote).ok()
+                features_for_query(&self.shared.state, &auth, pairs, self.remote).ok()
             });
         let Some(answer) = answer else {
             return Answer::ForTheRouter(request);
@@ -175,6 +183,7 @@ impl<S> Connection<S> {
         // inner service is called once (`oneshot`), so it always has the answer to give.
         let mut answer = Some(answer);
         let with_cors = self
+            .shared
             .frontend_cors
             .layer(service_fn(move |_: Request<Body>| {
                 ready(Ok::<_, Infallible>(answer.take().unwrap_or_default()))
@@ -205,7 +214,7 @@ impl<S> Connection<S> {
         let holds = same_secret
             && request.uri().query() == last.query.as_deref()
             && wants_inlined_segments(headers) == last.inline_segments
-            && self.state.core.snapshot.current_revision() == last.revision
+            && self.shared.state.core.snapshot.current_revision() == last.revision
             && last.token_expires_at.is_none_or(|at| Utc::now() < at)
             && etag_matches(headers, last.etag.to_str().ok()?);
         holds.then(|| {
@@ -220,10 +229,10 @@ impl<S> Connection<S> {
     /// The handler's own answer, remembered for the next poll.
     fn answer_afresh(&self, request: &Request<Body>) -> Option<Response> {
         let headers = request.headers();
-        let revision = self.state.core.snapshot.current_revision();
-        let auth = ClientAuth::from_headers(&self.state, headers).ok()?;
+        let revision = self.shared.state.core.snapshot.current_revision();
+        let auth = ClientAuth::from_headers(&self.shared.state, headers).ok()?;
         let Query(parameters) = Query::<Vec<(String, String)>>::try_from_uri(request.uri()).ok()?;
-        let response = features_response(&self.state, &auth, headers, parameters).ok()?;
+        let response = features_response(&self.shared.state, &auth, headers, parameters).ok()?;
         if !matches!(response.status(), StatusCode::OK | StatusCode::NOT_MODIFIED) {
             return None;
         }

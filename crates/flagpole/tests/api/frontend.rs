@@ -50,6 +50,15 @@ async fn seed(app: &TestApp) {
     .await;
 }
 
+/// Saves the Frontend API's allowed origins (one origin); the answer's status.
+async fn set_origins(app: &TestApp, origin: &str) -> StatusCode {
+    let body = json!({"frontendApiOrigins": [origin]});
+    let (status, _) = app
+        .admin(Method::POST, "/api/admin/ui-config/cors", Some(body))
+        .await;
+    status
+}
+
 fn names(body: &Value) -> Vec<&str> {
     body["toggles"]
         .as_array()
@@ -215,13 +224,7 @@ pub async fn frontend_api_evaluates_for_the_context(backend: Backend) {
 pub async fn frontend_get_and_post_answer_alike(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     seed(&app).await;
-    let (status, _) = app
-        .admin(
-            Method::POST,
-            "/api/admin/ui-config/cors",
-            Some(json!({"frontendApiOrigins": ["https://app.example.com"]})),
-        )
-        .await;
+    let status = set_origins(&app, "https://app.example.com").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let token = app
         .create_token(json!({"tokenName": "web", "type": "frontend", "environment": "development", "projects": ["default"]}))
@@ -316,13 +319,7 @@ pub async fn frontend_cors_follows_the_setting(backend: Backend) {
         "https://shop.example.com"
     );
 
-    let (status, _) = app
-        .admin(
-            Method::POST,
-            "/api/admin/ui-config/cors",
-            Some(json!({"frontendApiOrigins": ["https://app.example.com"]})),
-        )
-        .await;
+    let status = set_origins(&app, "https://app.example.com").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
         app.get("/api/admin/ui-config").await["frontendApiOrigins"],
@@ -339,13 +336,7 @@ pub async fn frontend_cors_follows_the_setting(backend: Backend) {
         .get("access-control-allow-origin")
         .is_none());
 
-    let (status, _) = app
-        .admin(
-            Method::POST,
-            "/api/admin/ui-config/cors",
-            Some(json!({"frontendApiOrigins": ["not an origin"]})),
-        )
-        .await;
+    let status = set_origins(&app, "not an origin").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let events = app
         .get("/api/admin/search/events?type=setting-updated")
