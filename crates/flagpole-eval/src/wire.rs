@@ -47,7 +47,8 @@ pub struct ClientFeature {
     pub strategies: Vec<Strategy>,
     #[serde(default)]
     pub variants: Vec<Variant>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Unleash sends it on every flag, `null` when there is none.
+    #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
     pub impression_data: bool,

@@ -164,12 +164,16 @@ fn used_segments(
 }
 
 fn query_value(scope: &Scope) -> serde_json::Value {
-    json!({
+    let mut query = json!({
         "project": scope.projects.as_ref().map_or_else(|| vec!["*".to_string()], |p| p.iter().cloned().collect()),
         "environment": scope.environment,
-        "namePrefix": scope.name_prefix,
         "inlineSegmentConstraints": scope.inline_segments,
-    })
+    });
+    // Unleash leaves `namePrefix` out when no prefix was asked for (its schema has no null).
+    if let Some(prefix) = &scope.name_prefix {
+        query["namePrefix"] = json!(prefix);
+    }
+    query
 }
 
 /// The Client API body for a scope, as owned values (for deltas; the body served is made by
@@ -235,9 +239,8 @@ impl Serialize for FeatureView<'_> {
         out.serialize_field("stale", &feature.stale)?;
         out.serialize_field("strategies", &SerializeSeq(strategies))?;
         out.serialize_field("variants", variants)?;
-        if let Some(description) = &feature.description {
-            out.serialize_field("description", description)?;
-        }
+        // Unleash sends `description` on every flag, `null` when there is none.
+        out.serialize_field("description", &feature.description)?;
         out.serialize_field("impressionData", &feature.impression_data)?;
         if !feature.dependencies.is_empty() {
             out.serialize_field("dependencies", &feature.dependencies)?;

@@ -51,6 +51,16 @@ pub struct FeatureMetadata {
     pub project: Option<String>,
 }
 
+impl FeatureMetadata {
+    /// The metadata a PUT leaves behind: as in Unleash, a PUT replaces the flag's description
+    /// and impression-data setting, so leaving them out clears them.
+    pub fn as_replacement(mut self) -> FeatureMetadata {
+        self.description.get_or_insert(None);
+        self.impression_data.get_or_insert(false);
+        self
+    }
+}
+
 /// Tells a field that was sent as `null` (`Some(None)`) from one that was left out (`None`).
 fn present<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
@@ -340,6 +350,11 @@ pub async fn revive(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
         let mut feature = (*previous.value).clone();
         feature.archived = false;
         feature.archived_at = None;
+        // As in Unleash: a revived flag comes back off everywhere, so reviving cannot expose
+        // users to a flag whose configuration nobody has looked at since it was archived.
+        for (_, state) in feature.environments.iter_mut() {
+            state.enabled = false;
+        }
         projects::find(snapshot, &feature.project)?;
         changes.update(kind::FEATURE, name, previous, &feature)?;
         changes.record(Event::new("feature-revived").feature(&feature));

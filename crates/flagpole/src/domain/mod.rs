@@ -11,6 +11,7 @@ pub mod legacy;
 pub mod metrics;
 pub mod migrate;
 pub mod model;
+pub mod name_order;
 pub mod pats;
 pub mod projects;
 pub mod segments;

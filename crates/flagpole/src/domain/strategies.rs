@@ -247,11 +247,17 @@ pub async fn delete(
             let state = environment_state(snapshot, feature, environment)?;
             let position = position_of(&state.strategies, id)?;
             let removed = state.strategies.remove(position);
+            let none_left = state.strategies.is_empty();
             events.push(
                 Event::new("feature-strategy-remove")
                     .environment(environment)
                     .pre_data(admin_json(&removed)),
             );
+            // As in Unleash: an environment left without strategies is switched off, rather
+            // than left on for everyone.
+            if none_left {
+                features::toggle_in(snapshot, feature, events, environment, false)?;
+            }
             Ok(())
         },
     )

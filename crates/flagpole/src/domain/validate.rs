@@ -267,6 +267,7 @@ pub fn variants(variants: &[Variant]) -> ApiResult<()> {
         if variant.name.trim().is_empty() {
             return Err(ApiError::bad_data("every variant needs a \"name\""));
         }
+        url_friendly_name("name", &variant.name)?;
         if !names.insert(variant.name.as_str()) {
             return Err(ApiError::bad_data(format!(
                 "variant names must be unique; \"{}\" appears twice",
@@ -336,12 +337,20 @@ pub fn variants(variants: &[Variant]) -> ApiResult<()> {
     Ok(())
 }
 
-/// Spreads 1000 weight points over the variants whose weight is not fixed, as Unleash does.
+/// Spreads 1000 weight points over the variants whose weight is not fixed, then orders the
+/// variants by name, as Unleash does when it saves them: the first variable variants in the
+/// order given take the points that do not divide evenly, and SDKs walk the saved order.
 pub fn balance_variant_weights(variants: &mut [Variant]) -> ApiResult<()> {
     if variants.is_empty() {
         return Ok(());
     }
     let is_fixed = |variant: &Variant| variant.weight_type.as_deref() == Some("fix");
+    let variable_count = variants.iter().filter(|v| !is_fixed(v)).count() as u32;
+    if variable_count == 0 {
+        return Err(ApiError::bad_data(
+            "at least one variant must have a \"variable\" weight",
+        ));
+    }
     let fixed_total: u32 = variants
         .iter()
         .filter(|v| is_fixed(v))
@@ -349,17 +358,8 @@ pub fn balance_variant_weights(variants: &mut [Variant]) -> ApiResult<()> {
         .sum();
     if fixed_total > 1000 {
         return Err(ApiError::bad_data(
-            "the fixed variant weights add up to more than 1000",
+            "the fixed variant weights add up to more than 1000 (100%)",
         ));
-    }
-    let variable_count = variants.iter().filter(|v| !is_fixed(v)).count() as u32;
-    if variable_count == 0 {
-        if fixed_total != 1000 {
-            return Err(ApiError::bad_data(
-                "when every variant has a fixed weight, the weights must add up to 1000",
-            ));
-        }
-        return Ok(());
     }
     let remaining = 1000 - fixed_total;
     let share = remaining / variable_count;
@@ -374,6 +374,7 @@ pub fn balance_variant_weights(variants: &mut [Variant]) -> ApiResult<()> {
             };
         variant.weight_type = Some("variable".into());
     }
+    variants.sort_by(|a, b| super::name_order::compare(&a.name, &b.name));
     Ok(())
 }
 
@@ -421,5 +422,38 @@ mod tests {
         balance_variant_weights(&mut variants).unwrap();
         let weights: Vec<u32> = variants.iter().map(|v| v.weight).collect();
         assert_eq!(weights, vec![450, 450, 100]);
+    }
+
+    /// Unleash 8.2 gives `c` the odd point (first in the order given), then saves by name.
+    #[test]
+    fn leftover_points_go_by_the_order_given_and_the_result_by_name() {
+        let variant = |name: &str| Variant {
+            name: name.into(),
+            weight: 0,
+            payload: None,
+            stickiness: None,
+            weight_type: None,
+            overrides: vec![],
+        };
+        let mut variants = vec![variant("c"), variant("b"), variant("a")];
+        balance_variant_weights(&mut variants).unwrap();
+        let saved: Vec<(&str, u32)> = variants
+            .iter()
+            .map(|v| (v.name.as_str(), v.weight))
+            .collect();
+        assert_eq!(saved, vec![("a", 333), ("b", 333), ("c", 334)]);
+    }
+
+    #[test]
+    fn only_fixed_weights_are_refused() {
+        let fixed = |name: &str| Variant {
+            name: name.into(),
+            weight: 500,
+            payload: None,
+            stickiness: None,
+            weight_type: Some("fix".into()),
+            overrides: vec![],
+        };
+        assert!(balance_variant_weights(&mut [fixed("a"), fixed("b")]).is_err());
     }
 }

@@ -17,9 +17,14 @@ fn document() -> &'static Value {
 /// The documented path template that `path` (without query) matches, preferring literal
 /// segments over parameters (`/features/validate` over `/features/{feature}`).
 pub fn template_for(path: &str, method: &str) -> Option<String> {
+    template_in(document(), path, method)
+}
+
+/// `template_for` in any OpenAPI document (the side-by-side suite uses Unleash's).
+pub fn template_in(document: &Value, path: &str, method: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').collect();
     let mut best: Option<(usize, String)> = None;
-    let paths = document()["paths"].as_object().expect("paths");
+    let paths = document["paths"].as_object().expect("paths");
     for (template, item) in paths {
         if item.get(method).is_none() {
             continue;

@@ -29,6 +29,7 @@ mod observability;
 mod ofrep;
 mod openapi;
 mod packaging;
+mod parity;
 mod replicas;
 mod roles;
 mod sdk;
@@ -65,6 +66,7 @@ macro_rules! behaviour_suite {
 }
 
 behaviour_suite! {
+    parity::same_answers_as_unleash,
     flags::documented_flow_toggles_and_attributes_the_change,
     flags::bulk_toggle_switches_all_or_none,
     flags::strategies_with_constraints_and_segments,

@@ -57,7 +57,7 @@ pub async fn list(
     ),
     request_body = crate::domain::features::CreateFeature,
     responses(
-        (status = 200, description = "The new flag", body = crate::api::schema::Feature),
+        (status = 201, description = "The new flag", body = crate::api::schema::Feature),
         (status = 409, description = "A flag with that name exists", body = crate::api::schema::ErrorBody),
     )
 )]
@@ -66,10 +66,13 @@ pub async fn create(
     State(state): State<AppState>,
     Path(project): Path<String>,
     ApiJson(input): ApiJson<CreateFeature>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let feature = domain::create(&state.core, &auth.actor, &project, input).await?;
     let snapshot = state.core.snapshot.current();
-    Ok(Json(domain::admin_json(&snapshot, &feature)))
+    Ok((
+        StatusCode::CREATED,
+        Json(domain::admin_json(&snapshot, &feature)),
+    ))
 }
 
 #[utoipa::path(
@@ -135,6 +138,7 @@ pub async fn update(
     Path((project, name)): FeaturePath,
     ApiJson(input): ApiJson<FeatureMetadata>,
 ) -> ApiResult<Json<Value>> {
+    let input = input.as_replacement();
     let feature = domain::update_metadata(&state.core, &auth.actor, &project, &name, input).await?;
     Ok(Json(domain::admin_json(
         &state.core.snapshot.current(),

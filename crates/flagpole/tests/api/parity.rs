@@ -1,0 +1,923 @@
+//! The side-by-side suite: scripted sequences of Admin, Client and Frontend API calls, recorded
+//! against a real Unleash 8.2 and replayed against Flagpole.
+//!
+//! Each file in `tests/parity/` is a scenario: a list of steps, each a request and the answer
+//! Unleash gave (`unleash`). The scenarios run in file order on one fresh server, so the state
+//! one leaves behind is where the next starts, on Unleash as on Flagpole. A replay sends every
+//! step to Flagpole and compares status and body with Unleash's, after `normalise` has replaced
+//! what legitimately differs between two servers (times, generated ids, secrets, error prose).
+//! Every answer must also fit Unleash's own response schema for the operation
+//! (`tests/parity/unleash-schemas.json`, taken from the document the recording Unleash serves).
+//!
+//! Where Flagpole differs on purpose, the step says so in `deliberate`: the pointer, what
+//! Flagpole answers there instead, and why. The replay checks Flagpole's value and leaves the
+//! pointer out of the comparison.
+//!
+//! Recording needs a fresh Unleash 8.2 (an empty database) with the admin token given:
+//! `scripts/record-parity.sh` (see the README's "Compatibility" section).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use flagpole::config::ServeArgs;
+
+use crate::helpers::{serve_args, Backend, TestApp};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Scenario {
+    about: String,
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Step {
+    /// What the step shows, when the request alone does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    why: Option<String>,
+    /// `METHOD /path?query`; `${name}` is replaced by a value saved by an earlier step.
+    call: String,
+    /// `admin` (the default), `none`, or a saved value such as `${client}`.
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    caller: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<Value>,
+    /// A body sent as it is (malformed JSON), with `Content-Type: application/json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw_body: Option<String>,
+    /// Values to save from the answer: name → JSON pointer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    save: BTreeMap<String, String>,
+    /// Pointers (`*` for every element) whose values legitimately differ between two servers
+    /// beyond what `normalise` knows, such as event ids; both sides are blanked there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ignore: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    deliberate: Vec<Deliberate>,
+    /// Differences found and not yet resolved: the replay tolerates exactly these, and fails
+    /// when one is gone, so the list always says what is left to do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    open: Vec<Difference>,
+    /// Unleash's answer, normalised; written by the recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unleash: Option<Answer>,
+}
+
+/// A place where Flagpole answers differently on purpose.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deliberate {
+    at: String,
+    /// Flagpole's normalised value at `at`; absent means the field is not there.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    flagpole: Option<Value>,
+    why: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer {
+    status: u16,
+    body: Value,
+    /// Set by the recording when Unleash's own answer does not fit its document; the schema
+    /// check is then left to the comparison with that answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    off_schema: Option<String>,
+}
+
+fn scenario_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/parity")
+}
+
+fn schema_file() -> PathBuf {
+    scenario_dir().join("unleash-schemas.json")
+}
+
+fn scenario_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenario_dir())
+        .expect("tests/parity exists")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| {
+            path.extension().is_some_and(|e| e == "json")
+                && path
+                    .file_name()
+                    .is_some_and(|n| n != "unleash-schemas.json")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn load(path: &Path) -> Scenario {
+    let text = std::fs::read_to_string(path).expect("scenario readable");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A server under test: Flagpole in a replay, Unleash in a recording.
+struct Target {
+    base: String,
+    http: reqwest::Client,
+    tokens: SdkAndAdminTokens,
+    /// Unleash's SDK APIs serve a change after up to a second; the recording waits for that.
+    settle_after_writes: bool,
+}
+
+/// The start-up tokens of both servers, so that token listings match too.
+struct SdkAndAdminTokens {
+    admin: String,
+    client: String,
+    frontend: String,
+}
+
+impl SdkAndAdminTokens {
+    /// Those the recording Unleash was started with (`INIT_*_API_TOKENS`), unless overridden.
+    fn recorded() -> SdkAndAdminTokens {
+        let env =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+        SdkAndAdminTokens {
+            admin: env(
+                "PARITY_UNLEASH_ADMIN_TOKEN",
+                "*:*.unleash-insecure-admin-api-token",
+            ),
+            client: env(
+                "PARITY_UNLEASH_CLIENT_TOKEN",
+                "default:development.unleash-insecure-api-token",
+            ),
+            frontend: env(
+                "PARITY_UNLEASH_FRONTEND_TOKEN",
+                "default:development.unleash-insecure-frontend-api-token",
+            ),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Run {
+    saved: BTreeMap<String, String>,
+    wrote_since_sdk_read: bool,
+}
+
+impl Run {
+    fn substitute(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (name, value) in &self.saved {
+            out = out.replace(&format!("${{{name}}}"), value);
+        }
+        out
+    }
+
+    fn substitute_json(&self, value: &Value) -> Value {
+        match value {
+            Value::String(text) => Value::String(self.substitute(text)),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.substitute_json(v)).collect())
+            }
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.substitute_json(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Sends a step; returns the status and the body as received.
+    async fn send(&mut self, target: &Target, step: &Step) -> (u16, Value) {
+        let call = self.substitute(&step.call);
+        let (method, path) = call.split_once(' ').expect("call is `METHOD /path`");
+        let method: Method = method.parse().expect("HTTP method");
+        let is_sdk_read = path.starts_with("/api/client/") || path.starts_with("/api/frontend");
+        if target.settle_after_writes && is_sdk_read && self.wrote_since_sdk_read {
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        }
+        if is_sdk_read {
+            self.wrote_since_sdk_read = false;
+        } else if method != Method::GET {
+            self.wrote_since_sdk_read = true;
+        }
+        let mut request = target
+            .http
+            .request(method.clone(), format!("{}{path}", target.base));
+        let caller = step.caller.as_deref().unwrap_or("admin");
+        let token = match caller {
+            "admin" => Some(target.tokens.admin.clone()),
+            "client" => Some(target.tokens.client.clone()),
+            "frontend" => Some(target.tokens.frontend.clone()),
+            "none" => None,
+            other => Some(self.substitute(other)),
+        };
+        if let Some(token) = token {
+            request = request.header("Authorization", token);
+        }
+        if let Some(body) = &step.body {
+            request = request.json(&self.substitute_json(body));
+        } else if let Some(raw) = &step.raw_body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(raw.clone());
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body read");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        for (name, pointer) in &step.save {
+            let value = body.pointer(pointer).unwrap_or_else(|| {
+                panic!("{call}: nothing at {pointer} to save as {name}: {body}")
+            });
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            self.saved.insert(name.clone(), text);
+        }
+        (status, body)
+    }
+}
+
+/// Replaces what legitimately differs between two servers that behave the same: times,
+/// generated ids, token secrets, and the prose of error messages (each server words its own;
+/// the error's `name`, status and number of details are compared).
+fn normalise(status: u16, body: &Value, ignore: &[String]) -> Value {
+    let mut body = normalise_value(body);
+    if status >= 400 {
+        if let Value::Object(fields) = &mut body {
+            fields.remove("id");
+            if fields.contains_key("message") {
+                fields.insert("message".into(), json!("<message>"));
+            }
+            if let Some(Value::Array(details)) = fields.get_mut("details") {
+                for detail in details {
+                    if let Value::Object(detail) = detail {
+                        if detail.contains_key("message") {
+                            detail.insert("message".into(), json!("<message>"));
+                        }
+                        detail.remove("description");
+                    }
+                }
+            }
+        }
+    }
+    // The Client API's revision and ETag count each server's own changes.
+    for pointer in ["/meta/revisionId", "/meta/etag", "/meta/queryHash"]
+        .into_iter()
+        .chain(ignore.iter().map(String::as_str))
+    {
+        for_each_at(&mut body, pointer, &mut |value| *value = json!("<ignored>"));
+    }
+    body
+}
+
+fn normalise_value(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(normalise_string(text)),
+        Value::Array(items) => Value::Array(items.iter().map(normalise_value).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), normalise_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn normalise_string(text: &str) -> String {
+    if is_timestamp(text) {
+        return "<time>".into();
+    }
+    if is_ulid(text) || is_uuid(text) {
+        return "<uid>".into();
+    }
+    if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        return "<hash>".into(); // the audit chain's links, which cover each event's time
+    }
+    if let Some(scope) = token_scope(text) {
+        return format!("{scope}.<secret>");
+    }
+    text.to_owned()
+}
+
+/// `2026-12-06T11:44:21.135Z` and the like.
+fn is_timestamp(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() >= 20
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes[10] == b'T'
+        && bytes[13] == b':'
+        && chrono::DateTime::parse_from_rfc3339(text).is_ok()
+}
+
+fn is_ulid(text: &str) -> bool {
+    text.len() == 26
+        && text.starts_with('0')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+}
+
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.chars().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// The `project:environment` part of an API token secret (`default:development.<64 hex>`).
+fn token_scope(text: &str) -> Option<&str> {
+    let (scope, secret) = text.rsplit_once('.')?;
+    let long_random = secret.len() >= 16 && secret.chars().all(|c| c.is_ascii_alphanumeric());
+    (scope.contains(':') && long_random && !scope.contains(' ')).then_some(scope)
+}
+
+/// Calls `apply` on every value at `pointer`, where a `*` segment stands for every element of
+/// an array or every field of an object.
+fn for_each_at(value: &mut Value, pointer: &str, apply: &mut dyn FnMut(&mut Value)) {
+    let segments: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    walk(value, &segments, apply);
+}
+
+fn walk(value: &mut Value, segments: &[String], apply: &mut dyn FnMut(&mut Value)) {
+    let Some((first, rest)) = segments.split_first() else {
+        apply(value);
+        return;
+    };
+    match value {
+        Value::Array(items) if first == "*" => {
+            for item in items {
+                walk(item, rest, apply);
+            }
+        }
+        Value::Object(fields) if first == "*" => {
+            for item in fields.values_mut() {
+                walk(item, rest, apply);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = first.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                walk(item, rest, apply);
+            }
+        }
+        Value::Object(fields) => {
+            if let Some(item) = fields.get_mut(first) {
+                walk(item, rest, apply);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Removes every value at `pointer` (with `*` segments), for the deliberate differences.
+fn remove_at(value: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    for_each_at(
+        value,
+        if parent.is_empty() { "" } else { parent },
+        &mut |parent| {
+            if let Value::Object(fields) = parent {
+                fields.remove(&last);
+            }
+        },
+    );
+}
+
+/// Flagpole's normalised values at a deliberate difference's pointer, or `None` where the field
+/// is absent.
+fn values_at(value: &Value, pointer: &str) -> Vec<Option<Value>> {
+    let mut copy = value.clone();
+    let mut found = Vec::new();
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return found;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    for_each_at(&mut copy, parent, &mut |parent| {
+        found.push(parent.get(&last).cloned());
+    });
+    found
+}
+
+/// One place where Flagpole's answer is not Unleash's: the JSON pointer (`status` for the
+/// status, `schema/…` for a misfit with Unleash's schema) and Flagpole's normalised value there
+/// (`None` where Flagpole has nothing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Difference {
+    at: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    flagpole: Option<Value>,
+}
+
+/// Reads a field that is there, `null` included, as `Some` (absent stays `None`).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// Where two JSON values differ.
+fn differences(pointer: &str, unleash: &Value, flagpole: &Value, out: &mut Vec<Difference>) {
+    let mut push = |at: String, flagpole: Option<&Value>| {
+        out.push(Difference {
+            at,
+            flagpole: flagpole.cloned(),
+        })
+    };
+    match (unleash, flagpole) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut nested = Vec::new();
+            for (key, a_value) in a {
+                let at = format!("{pointer}/{key}");
+                match b.get(key) {
+                    Some(b_value) => differences(&at, a_value, b_value, &mut nested),
+                    None => push(at, None),
+                }
+            }
+            for (key, b_value) in b {
+                if !a.contains_key(key) {
+                    push(format!("{pointer}/{key}"), Some(b_value));
+                }
+            }
+            out.extend(nested);
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (index, (a_item, b_item)) in a.iter().zip(b).enumerate() {
+                differences(&format!("{pointer}/{index}"), a_item, b_item, out);
+            }
+        }
+        _ if unleash == flagpole => {}
+        _ => push(pointer.to_owned(), Some(flagpole)),
+    }
+}
+
+/// Unleash's response schemas for the operations the scenarios call, as recorded.
+struct UnleashSchemas {
+    document: Value,
+    validators: std::sync::Mutex<BTreeMap<String, Option<Arc<jsonschema::Validator>>>>,
+}
+
+impl UnleashSchemas {
+    fn load() -> UnleashSchemas {
+        let text = std::fs::read_to_string(schema_file()).expect("unleash-schemas.json");
+        UnleashSchemas {
+            document: serde_json::from_str(&text).expect("schemas are JSON"),
+            validators: Default::default(),
+        }
+    }
+
+    /// `Err` when the operation is Unleash's and the answer does not fit its document.
+    fn check(&self, method: &str, path: &str, status: u16, body: &Value) -> Result<(), String> {
+        let method = method.to_ascii_lowercase();
+        let path = path.split('?').next().unwrap_or_default();
+        let Some(template) = crate::contract::template_in(&self.document, path, &method) else {
+            return Ok(()); // not an operation of Unleash's
+        };
+        let responses = &self.document["paths"][&template][&method]["responses"];
+        let Some(response) = responses.get(status.to_string()) else {
+            return Err(format!(
+                "{method} {template}: Unleash's document lists no {status}"
+            ));
+        };
+        let key = format!("{method} {template} {status}");
+        let validator = {
+            let mut cache = self.validators.lock().unwrap();
+            cache
+                .entry(key)
+                .or_insert_with(|| {
+                    response["content"]["application/json"]["schema"]
+                        .as_object()
+                        .map(|schema| {
+                            let root = json!({
+                                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                                "components": self.document["components"],
+                                "allOf": [Value::Object(schema.clone())],
+                            });
+                            Arc::new(jsonschema::validator_for(&root).expect("schema compiles"))
+                        })
+                })
+                .clone()
+        };
+        let Some(validator) = validator else {
+            return Ok(());
+        };
+        if body.is_null() || body.is_string() {
+            return Ok(());
+        }
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e.kind().keyword(), e.instance_path()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{method} {template} {status} does not fit Unleash's schema: {}",
+                errors.join("; ")
+            ))
+        }
+    }
+}
+
+/// Replays every scenario against Flagpole. Fails on every difference that is neither
+/// deliberate nor listed as open, and on every open one that is gone (so the list stays true).
+/// With `PARITY_ACCEPT=1` it writes the differences it found into the steps' `open` lists
+/// instead (`scripts/record-parity.sh --accept`).
+pub async fn same_answers_as_unleash(backend: Backend) {
+    let accept = std::env::var("PARITY_ACCEPT").is_ok_and(|v| v == "1");
+    let tokens = SdkAndAdminTokens::recorded();
+    let serve = ServeArgs {
+        init_admin_api_tokens: vec![tokens.admin.clone()],
+        init_client_api_tokens: vec![tokens.client.clone()],
+        init_frontend_api_tokens: vec![tokens.frontend.clone()],
+        ..serve_args()
+    };
+    let app = TestApp::spawn_with(&backend, serve).await;
+    let target = Target {
+        base: app.base.clone(),
+        http: reqwest::Client::new(),
+        tokens,
+        settle_after_writes: false,
+    };
+    let schemas = UnleashSchemas::load();
+    let mut run = Run::default();
+    let mut problems = Vec::new();
+    let (mut steps, mut open) = (0, 0);
+    for file in scenario_files() {
+        let mut scenario = load(&file);
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for (index, step) in scenario.steps.iter_mut().enumerate() {
+            steps += 1;
+            let place = format!("{name} step {} ({})", index + 1, run.substitute(&step.call));
+            let found = replay_step(&mut run, &target, &schemas, step, &place, &mut problems).await;
+            if accept {
+                step.open = found;
+                open += step.open.len();
+                continue;
+            }
+            for difference in &found {
+                if !step.open.contains(difference) {
+                    problems.push(format!(
+                        "{place}: {} differs from Unleash; Flagpole has {}",
+                        difference.at,
+                        difference
+                            .flagpole
+                            .as_ref()
+                            .map_or("nothing".into(), Value::to_string)
+                    ));
+                }
+            }
+            for listed in &step.open {
+                if !found.contains(listed) {
+                    problems.push(format!(
+                        "{place}: the open difference at {} is gone; take it off the list",
+                        listed.at
+                    ));
+                }
+            }
+            open += step.open.len();
+        }
+        if accept {
+            let text = serde_json::to_string_pretty(&scenario).expect("serialises");
+            std::fs::write(&file, text + "\n").expect("scenario written");
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {steps} steps answered differently from Unleash 8.2:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    println!("parity: {steps} steps replayed; {open} open differences listed in the scenarios");
+}
+
+/// Sends one step to Flagpole and returns where its answer differs from Unleash's, past the
+/// step's deliberate differences (whose own values are checked into `problems`).
+async fn replay_step(
+    run: &mut Run,
+    target: &Target,
+    schemas: &UnleashSchemas,
+    step: &Step,
+    place: &str,
+    problems: &mut Vec<String>,
+) -> Vec<Difference> {
+    let Some(expected) = &step.unleash else {
+        problems.push(format!("{place}: not recorded yet"));
+        return Vec::new();
+    };
+    let (status, body) = run.send(target, step).await;
+    let (method, path) = step.call.split_once(' ').expect("METHOD /path");
+    let path = run.substitute(path);
+    crate::contract::check(method, &path, status, &body);
+    let mut found = Vec::new();
+    if status != expected.status {
+        found.push(Difference {
+            at: "status".into(),
+            flagpole: Some(json!(status)),
+        });
+        return found;
+    }
+    if expected.off_schema.is_none() {
+        if let Err(problem) = schemas.check(method, &path, status, &body) {
+            found.push(Difference {
+                at: "schema".into(),
+                flagpole: Some(json!(problem)),
+            });
+        }
+    }
+    let mut actual = normalise(status, &body, &step.ignore);
+    let mut wanted = expected.body.clone();
+    for deliberate in &step.deliberate {
+        for value in values_at(&actual, &deliberate.at) {
+            if value != deliberate.flagpole {
+                problems.push(format!(
+                    "{place}: the deliberate difference at {} expects {:?}, Flagpole has {:?}",
+                    deliberate.at, deliberate.flagpole, value
+                ));
+            }
+        }
+        remove_at(&mut actual, &deliberate.at);
+        remove_at(&mut wanted, &deliberate.at);
+    }
+    differences("", &wanted, &actual, &mut found);
+    found
+}
+
+/// Records Unleash's answers into the scenarios (and its response schemas), from the fresh
+/// Unleash at `PARITY_UNLEASH_URL`. Run by `scripts/record-parity.sh`.
+#[tokio::test]
+#[ignore = "needs a fresh Unleash 8.2: scripts/record-parity.sh"]
+async fn record_against_unleash() {
+    let base = std::env::var("PARITY_UNLEASH_URL").expect("PARITY_UNLEASH_URL");
+    let base = base.trim_end_matches('/').to_owned();
+    let target = Target {
+        base: base.clone(),
+        http: reqwest::Client::new(),
+        tokens: SdkAndAdminTokens::recorded(),
+        settle_after_writes: true,
+    };
+    let document: Value = reqwest::get(format!("{base}/docs/openapi.json"))
+        .await
+        .expect("Unleash serves its OpenAPI document")
+        .json()
+        .await
+        .expect("document is JSON");
+    let mut used = UsedOperations::default();
+    let mut run = Run::default();
+    let mut recorded = Vec::new();
+    // Every file is read before the first request, so a typo cannot leave Unleash half-recorded.
+    let scenarios: Vec<(PathBuf, Scenario)> = scenario_files()
+        .into_iter()
+        .map(|f| (f.clone(), load(&f)))
+        .collect();
+    for (file, mut scenario) in scenarios {
+        for step in &mut scenario.steps {
+            let (status, body) = run.send(&target, step).await;
+            let (method, path) = step.call.split_once(' ').expect("METHOD /path");
+            let path = run.substitute(path);
+            used.add(&document, method, &path, status);
+            step.unleash = Some(Answer {
+                status,
+                body: normalise(status, &body, &step.ignore),
+                off_schema: None,
+            });
+            recorded.push((file.clone(), method.to_owned(), path, status, body));
+        }
+        let text = serde_json::to_string_pretty(&scenario).expect("serialises");
+        std::fs::write(&file, text + "\n").expect("scenario written");
+    }
+    let schemas_document = used.extract(&document);
+    std::fs::write(
+        schema_file(),
+        serde_json::to_string_pretty(&schemas_document).expect("serialises") + "\n",
+    )
+    .expect("schemas written");
+    // Unleash's own answers that do not fit its document are marked, so the replay does not
+    // hold Flagpole to a schema Unleash itself does not keep.
+    let schemas = UnleashSchemas::load();
+    let mut index_in_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let mut off = 0;
+    for (file, method, path, status, body) in recorded {
+        let index = index_in_file.entry(file.clone()).or_default();
+        if let Err(problem) = schemas.check(&method, &path, status, &body) {
+            let mut scenario = load(&file);
+            if let Some(answer) = scenario.steps[*index].unleash.as_mut() {
+                answer.off_schema = Some(problem);
+            }
+            let text = serde_json::to_string_pretty(&scenario).expect("serialises");
+            std::fs::write(&file, text + "\n").expect("scenario written");
+            off += 1;
+        }
+        *index += 1;
+    }
+    println!(
+        "recorded {} scenarios; {off} of Unleash's answers do not fit its own document",
+        scenario_files().len()
+    );
+}
+
+/// The operations and statuses a recording used, to copy their response schemas.
+#[derive(Default)]
+struct UsedOperations {
+    responses: BTreeMap<(String, String), Vec<u16>>,
+}
+
+impl UsedOperations {
+    fn add(&mut self, document: &Value, method: &str, path: &str, status: u16) {
+        let method = method.to_ascii_lowercase();
+        let path = path.split('?').next().unwrap_or_default();
+        if let Some(template) = crate::contract::template_in(document, path, &method) {
+            let statuses = self.responses.entry((template, method)).or_default();
+            if !statuses.contains(&status) {
+                statuses.push(status);
+            }
+        }
+    }
+
+    /// A small OpenAPI-shaped document: the used operations' responses (every status Unleash
+    /// lists for them) and the schemas they refer to, with prose left out and OpenAPI 3.0's
+    /// `nullable` turned into JSON Schema.
+    fn extract(&self, document: &Value) -> Value {
+        let mut paths = Map::new();
+        let mut wanted: Vec<String> = Vec::new();
+        for (template, method) in self.responses.keys() {
+            let responses = &document["paths"][template][method]["responses"];
+            let mut kept = Map::new();
+            for (status, response) in responses.as_object().into_iter().flatten() {
+                let schema = &response["content"]["application/json"]["schema"];
+                let mut entry = json!({});
+                if !schema.is_null() {
+                    let schema = to_json_schema(schema);
+                    collect_refs(&schema, &mut wanted);
+                    entry = json!({"content": {"application/json": {"schema": schema}}});
+                }
+                kept.insert(status.clone(), entry);
+            }
+            let item = paths
+                .entry(template.clone())
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .expect("object");
+            item.insert(method.clone(), json!({ "responses": kept }));
+        }
+        let mut schemas = BTreeMap::new();
+        while let Some(name) = wanted.pop() {
+            if schemas.contains_key(&name) {
+                continue;
+            }
+            let schema = to_json_schema(&document["components"]["schemas"][&name]);
+            collect_refs(&schema, &mut wanted);
+            schemas.insert(name, schema);
+        }
+        json!({
+            "about": "Response schemas of Unleash 8.2's API document for the operations the side-by-side suite calls; prose removed, nullable as JSON Schema. Written by scripts/record-parity.sh.",
+            "paths": paths,
+            "components": {"schemas": schemas},
+        })
+    }
+}
+
+fn collect_refs(schema: &Value, out: &mut Vec<String>) {
+    match schema {
+        Value::Object(fields) => {
+            if let Some(Value::String(reference)) = fields.get("$ref") {
+                if let Some(name) = reference.strip_prefix("#/components/schemas/") {
+                    out.push(name.to_owned());
+                }
+            }
+            fields.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// OpenAPI 3.0 schema → JSON Schema: `nullable` becomes a `null` alternative; descriptions
+/// and examples are dropped.
+fn to_json_schema(schema: &Value) -> Value {
+    let Value::Object(fields) = schema else {
+        return schema.clone();
+    };
+    let mut out = Map::new();
+    for (key, value) in fields {
+        match key.as_str() {
+            "description" | "example" | "examples" | "nullable" => {}
+            "properties" | "patternProperties" => {
+                let converted = value
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, s)| (name.clone(), to_json_schema(s)))
+                    .collect();
+                out.insert(key.clone(), Value::Object(converted));
+            }
+            "items" | "additionalProperties" | "not" => {
+                out.insert(key.clone(), to_json_schema(value));
+            }
+            "allOf" | "anyOf" | "oneOf" => {
+                let converted = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(to_json_schema)
+                    .collect();
+                out.insert(key.clone(), Value::Array(converted));
+            }
+            _ => {
+                out.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    if fields.get("nullable") == Some(&Value::Bool(true)) {
+        if let Some(Value::Array(values)) = out.get_mut("enum") {
+            values.push(Value::Null);
+        }
+        return json!({"anyOf": [Value::Object(out), {"type": "null"}]});
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalising_keeps_what_a_client_sees_and_blanks_what_servers_generate() {
+        let body = json!({
+            "id": "01M95JPQTA5T8VA2BBX21J1F4X",
+            "createdAt": "2026-12-06T11:44:21.135Z",
+            "secret": "default:development.6b2cbbb5c0a0d5e6a3f0b3c0e7f2a1d4",
+            "name": "2026-12-06",
+            "weight": 333,
+        });
+        assert_eq!(
+            normalise(200, &body, &[]),
+            json!({
+                "id": "<uid>",
+                "createdAt": "<time>",
+                "secret": "default:development.<secret>",
+                "name": "2026-12-06",
+                "weight": 333,
+            })
+        );
+        let error = json!({"id": "x", "name": "BadDataError", "message": "m", "details": [{"message": "d"}]});
+        assert_eq!(
+            normalise(400, &error, &[]),
+            json!({"name": "BadDataError", "message": "<message>", "details": [{"message": "<message>"}]})
+        );
+        let events = json!({"events": [{"id": 4}, {"id": 5}]});
+        assert_eq!(
+            normalise(200, &events, &["/events/*/id".into()]),
+            json!({"events": [{"id": "<ignored>"}, {"id": "<ignored>"}]})
+        );
+    }
+
+    #[test]
+    fn differences_name_the_place() {
+        let mut found = Vec::new();
+        differences(
+            "",
+            &json!({"a": [1, 2], "b": 1}),
+            &json!({"a": [1, 3], "c": 1}),
+            &mut found,
+        );
+        let places: Vec<&str> = found.iter().map(|d| d.at.as_str()).collect();
+        assert_eq!(places, ["/b", "/c", "/a/1"]);
+        assert_eq!(found[0].flagpole, None);
+        assert_eq!(found[2].flagpole, Some(json!(3)));
+    }
+
+    #[test]
+    fn nullable_becomes_a_null_alternative() {
+        let schema = json!({"type": "string", "nullable": true, "description": "x"});
+        assert_eq!(
+            to_json_schema(&schema),
+            json!({"anyOf": [{"type": "string"}, {"type": "null"}]})
+        );
+    }
+}
