@@ -157,6 +157,22 @@ pub struct FeatureEnvironmentSummary {
 }
 
 /// A flag in a listing.
+/// What a write of a flag answers, as in Unleash: the flag's metadata, without its
+/// environments.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct FeatureMetadataBody {
+    name: String,
+    #[schema(rename = "type")]
+    feature_type: String,
+    description: Option<String>,
+    project: String,
+    stale: bool,
+    created_at: DateTime<Utc>,
+    impression_data: bool,
+    archived: bool,
+}
+
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct FeatureSummary {

@@ -8,7 +8,8 @@ pub async fn documented_flow_toggles_and_attributes_the_change(backend: Backend)
     let app = TestApp::spawn(&backend).await;
     let created = app.create_flag("Demo").await;
     assert_eq!(created["name"], "Demo");
-    assert_eq!(created["environments"][0]["enabled"], false);
+    let flag = app.get("/api/admin/projects/default/features/Demo").await;
+    assert_eq!(flag["environments"][0]["enabled"], false);
 
     let (status, _) = app
         .admin(Method::POST, "/api/admin/features/Demo/toggle/on", None)
@@ -193,19 +194,20 @@ pub async fn variants_are_balanced_and_patchable(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let weights: Vec<i64> = body["variants"]
+    // Saved by name, as Unleash saves them: SDKs walk variants in this order.
+    let weights: Vec<(&str, i64)> = body["variants"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| v["weight"].as_i64().unwrap())
+        .map(|v| (v["name"].as_str().unwrap(), v["weight"].as_i64().unwrap()))
         .collect();
-    assert_eq!(weights, vec![450, 450, 100]);
+    assert_eq!(weights, vec![("fixed", 100), ("green", 450), ("red", 450)]);
 
     let (status, body) = app
         .admin(
             Method::PATCH,
             path,
-            Some(json!([{"op": "remove", "path": "/2"}])),
+            Some(json!([{"op": "remove", "path": "/0"}])),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -243,7 +245,7 @@ pub async fn metadata_put_and_json_patch(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["type"], "kill-switch");
     assert_eq!(body["stale"], true);
-    // A field left out keeps its value; `null` clears it.
+    // A PUT replaces: as in Unleash, a description left out is cleared.
     let (_, body) = app
         .admin(
             Method::PUT,
@@ -251,7 +253,7 @@ pub async fn metadata_put_and_json_patch(backend: Backend) {
             Some(json!({"name": "meta", "type": "kill-switch", "stale": true})),
         )
         .await;
-    assert_eq!(body["description"], "d");
+    assert_eq!(body["description"], json!(null));
 
     let (status, body) = app
         .admin(
@@ -291,8 +293,9 @@ pub async fn metadata_put_and_json_patch(backend: Backend) {
     let events = app
         .get("/api/admin/search/events?feature=meta&type=feature-metadata-updated")
         .await;
-    assert_eq!(events["total"], 2);
-    assert_eq!(events["events"][0]["preData"]["description"], "d");
+    // The first PUT, the second clearing the description, then the patch (newest first).
+    assert_eq!(events["total"], 3);
+    assert_eq!(events["events"][1]["preData"]["description"], "d");
     assert_eq!(events["events"][0]["data"]["description"], "patched");
 }
 

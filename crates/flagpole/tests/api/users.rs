@@ -523,7 +523,7 @@ pub async fn cookie_writes_need_the_csrf_token(backend: Backend) {
             Some(json!({"name": "allowed"})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::CREATED);
     // Reads need none, and neither do tokens in the Authorization header.
     assert_eq!(
         status_with(&app, &browser.reading(), path).await,
@@ -538,7 +538,7 @@ pub async fn cookie_writes_need_the_csrf_token(backend: Backend) {
             Some(json!({"name": "by-pat"})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::CREATED);
     // The attribution is the user's.
     let events = app
         .get("/api/admin/search/events?type=feature-created")
@@ -607,7 +607,7 @@ pub async fn personal_access_tokens_act_as_their_user(backend: Backend) {
             Some(json!({"name": "from-pat"})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::CREATED);
     let events = app
         .get("/api/admin/search/events?type=feature-created")
         .await;

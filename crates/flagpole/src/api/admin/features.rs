@@ -57,7 +57,7 @@ pub async fn list(
     ),
     request_body = crate::domain::features::CreateFeature,
     responses(
-        (status = 201, description = "The new flag", body = crate::api::schema::Feature),
+        (status = 201, description = "The new flag", body = crate::api::schema::FeatureMetadataBody),
         (status = 409, description = "A flag with that name exists", body = crate::api::schema::ErrorBody),
     )
 )]
@@ -68,11 +68,7 @@ pub async fn create(
     ApiJson(input): ApiJson<CreateFeature>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let feature = domain::create(&state.core, &auth.actor, &project, input).await?;
-    let snapshot = state.core.snapshot.current();
-    Ok((
-        StatusCode::CREATED,
-        Json(domain::admin_json(&snapshot, &feature)),
-    ))
+    Ok((StatusCode::CREATED, Json(feature.metadata())))
 }
 
 #[utoipa::path(
@@ -129,7 +125,7 @@ pub async fn get_one(
     ),
     request_body = crate::domain::features::FeatureMetadata,
     responses(
-        (status = 200, description = "The updated flag", body = crate::api::schema::Feature),
+        (status = 200, description = "The updated flag's metadata", body = crate::api::schema::FeatureMetadataBody),
     )
 )]
 pub async fn update(
@@ -140,10 +136,7 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let input = input.as_replacement();
     let feature = domain::update_metadata(&state.core, &auth.actor, &project, &name, input).await?;
-    Ok(Json(domain::admin_json(
-        &state.core.snapshot.current(),
-        &feature,
-    )))
+    Ok(Json(feature.metadata()))
 }
 
 #[utoipa::path(
@@ -157,7 +150,7 @@ pub async fn update(
     ),
     request_body = Vec<crate::api::schema::PatchOperation>,
     responses(
-        (status = 200, description = "The updated flag", body = crate::api::schema::Feature),
+        (status = 200, description = "The updated flag's metadata", body = crate::api::schema::FeatureMetadataBody),
     )
 )]
 pub async fn patch(
@@ -167,10 +160,7 @@ pub async fn patch(
     ApiJson(patch): ApiJson<json_patch::Patch>,
 ) -> ApiResult<Json<Value>> {
     let feature = domain::patch_metadata(&state.core, &auth.actor, &project, &name, patch).await?;
-    Ok(Json(domain::admin_json(
-        &state.core.snapshot.current(),
-        &feature,
-    )))
+    Ok(Json(feature.metadata()))
 }
 
 #[utoipa::path(
