@@ -156,7 +156,6 @@ pub struct FeatureEnvironmentSummary {
     has_enabled_strategies: bool,
 }
 
-/// A flag in a listing.
 /// What a write of a flag answers, as in Unleash: the flag's metadata, without its
 /// environments.
 #[derive(ToSchema)]
@@ -173,6 +172,7 @@ pub struct FeatureMetadataBody {
     archived: bool,
 }
 
+/// A flag in a listing.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct FeatureSummary {

@@ -404,20 +404,23 @@ mod tests {
         assert!(!is_ip_or_cidr("nope"));
     }
 
-    #[test]
-    fn variable_weights_share_what_fixed_ones_leave() {
-        let variant = |name: &str, weight: u32, fixed: bool| Variant {
+    fn variant(name: &str, weight: u32, weight_type: Option<&str>) -> Variant {
+        Variant {
             name: name.into(),
             weight,
             payload: None,
             stickiness: None,
-            weight_type: Some(if fixed { "fix" } else { "variable" }.into()),
+            weight_type: weight_type.map(Into::into),
             overrides: vec![],
-        };
+        }
+    }
+
+    #[test]
+    fn variable_weights_share_what_fixed_ones_leave() {
         let mut variants = vec![
-            variant("a", 0, false),
-            variant("b", 0, false),
-            variant("c", 100, true),
+            variant("a", 0, Some("variable")),
+            variant("b", 0, Some("variable")),
+            variant("c", 100, Some("fix")),
         ];
         balance_variant_weights(&mut variants).unwrap();
         let weights: Vec<u32> = variants.iter().map(|v| v.weight).collect();
@@ -427,15 +430,11 @@ mod tests {
     /// Unleash 8.2 gives `c` the odd point (first in the order given), then saves by name.
     #[test]
     fn leftover_points_go_by_the_order_given_and_the_result_by_name() {
-        let variant = |name: &str| Variant {
-            name: name.into(),
-            weight: 0,
-            payload: None,
-            stickiness: None,
-            weight_type: None,
-            overrides: vec![],
-        };
-        let mut variants = vec![variant("c"), variant("b"), variant("a")];
+        let mut variants = vec![
+            variant("c", 0, None),
+            variant("b", 0, None),
+            variant("a", 0, None),
+        ];
         balance_variant_weights(&mut variants).unwrap();
         let saved: Vec<(&str, u32)> = variants
             .iter()
@@ -446,14 +445,10 @@ mod tests {
 
     #[test]
     fn only_fixed_weights_are_refused() {
-        let fixed = |name: &str| Variant {
-            name: name.into(),
-            weight: 500,
-            payload: None,
-            stickiness: None,
-            weight_type: Some("fix".into()),
-            overrides: vec![],
-        };
-        assert!(balance_variant_weights(&mut [fixed("a"), fixed("b")]).is_err());
+        let mut variants = [
+            variant("a", 500, Some("fix")),
+            variant("b", 500, Some("fix")),
+        ];
+        assert!(balance_variant_weights(&mut variants).is_err());
     }
 }

@@ -191,12 +191,7 @@ impl TestApp {
         }
         let response = request.send().await.expect("request sent");
         let status = response.status();
-        let text = response.text().await.expect("body read");
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let json = body_value(response.text().await.expect("body read"));
         crate::contract::check(&method_name, path, status.as_u16(), &json);
         (status, json)
     }
@@ -221,12 +216,7 @@ impl TestApp {
         let response = request.send().await.expect("request sent");
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response.text().await.expect("body read");
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let json = body_value(response.text().await.expect("body read"));
         crate::contract::check(&method_name, path, status.as_u16(), &json);
         (status, headers, json)
     }
@@ -270,6 +260,15 @@ impl TestApp {
         self.get("/api/admin/search/events?limit=1").await["total"]
             .as_i64()
             .expect("total")
+    }
+}
+
+/// A response body as JSON: `null` when empty, a string when it is not JSON.
+pub fn body_value(text: String) -> Value {
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
     }
 }
 

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use flagpole::config::ServeArgs;
 
-use crate::helpers::{serve_args, Backend, TestApp};
+use crate::helpers::{body_value, serve_args, Backend, TestApp};
 
 mod compare;
 mod unleash_schemas;
@@ -233,12 +233,7 @@ impl Run {
         }
         let response = request.send().await.expect("request sent");
         let status = response.status().as_u16();
-        let text = response.text().await.expect("body read");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let body = body_value(response.text().await.expect("body read"));
         for (name, pointer) in &step.save {
             let value = body.pointer(pointer).unwrap_or_else(|| {
                 panic!("{call}: nothing at {pointer} to save as {name}: {body}")
@@ -409,13 +404,14 @@ async fn record_against_unleash() {
         .expect("document is JSON");
     let mut used = UsedOperations::default();
     let mut run = Run::default();
-    let mut recorded = Vec::new();
     // Every file is read before the first request, so a typo cannot leave Unleash half-recorded.
-    let scenarios: Vec<(PathBuf, Scenario)> = scenario_files()
+    let mut scenarios: Vec<(PathBuf, Scenario)> = scenario_files()
         .into_iter()
         .map(|f| (f.clone(), load(&f)))
         .collect();
-    for (file, mut scenario) in scenarios {
+    // Unleash's raw answers, step by step, for the schema check once every operation is known.
+    let mut raw = Vec::new();
+    for (_, scenario) in &mut scenarios {
         for step in &mut scenario.steps {
             let (status, body) = run.send(&target, step).await;
             let (method, path) = step.call.split_once(' ').expect("METHOD /path");
@@ -426,37 +422,35 @@ async fn record_against_unleash() {
                 body: normalise(status, &body, &step.ignore),
                 off_schema: None,
             });
-            recorded.push((file.clone(), method.to_owned(), path, status, body));
+            raw.push((method.to_owned(), path, status, body));
         }
-        let text = serde_json::to_string_pretty(&scenario).expect("serialises");
-        std::fs::write(&file, text + "\n").expect("scenario written");
     }
-    let schemas_document = used.extract(&document);
+    let schemas = UnleashSchemas::new(used.extract(&document));
     std::fs::write(
         schema_file(),
-        serde_json::to_string_pretty(&schemas_document).expect("serialises") + "\n",
+        serde_json::to_string_pretty(schemas.document()).expect("serialises") + "\n",
     )
     .expect("schemas written");
     // Unleash's own answers that do not fit its document are marked, so the replay does not
     // hold Flagpole to a schema Unleash itself does not keep.
-    let schemas = UnleashSchemas::load();
-    let mut index_in_file: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let mut raw = raw.into_iter();
     let mut off = 0;
-    for (file, method, path, status, body) in recorded {
-        let index = index_in_file.entry(file.clone()).or_default();
-        if let Err(problem) = schemas.check(&method, &path, status, &body) {
-            let mut scenario = load(&file);
-            if let Some(answer) = scenario.steps[*index].unleash.as_mut() {
+    for (file, scenario) in &mut scenarios {
+        for step in &mut scenario.steps {
+            let (method, path, status, body) = raw.next().expect("one answer a step");
+            if let (Err(problem), Some(answer)) = (
+                schemas.check(&method, &path, status, &body),
+                step.unleash.as_mut(),
+            ) {
                 answer.off_schema = Some(problem);
+                off += 1;
             }
-            let text = serde_json::to_string_pretty(&scenario).expect("serialises");
-            std::fs::write(&file, text + "\n").expect("scenario written");
-            off += 1;
         }
-        *index += 1;
+        let text = serde_json::to_string_pretty(scenario).expect("serialises");
+        std::fs::write(file, text + "\n").expect("scenario written");
     }
     println!(
         "recorded {} scenarios; {off} of Unleash's answers do not fit its own document",
-        scenario_files().len()
+        scenarios.len()
     );
 }

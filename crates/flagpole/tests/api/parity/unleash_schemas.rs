@@ -15,12 +15,21 @@ pub(super) struct UnleashSchemas {
 }
 
 impl UnleashSchemas {
+    /// The schemas the last recording wrote.
     pub(super) fn load() -> UnleashSchemas {
         let text = std::fs::read_to_string(schema_file()).expect("unleash-schemas.json");
+        UnleashSchemas::new(serde_json::from_str(&text).expect("schemas are JSON"))
+    }
+
+    pub(super) fn new(document: Value) -> UnleashSchemas {
         UnleashSchemas {
-            document: serde_json::from_str(&text).expect("schemas are JSON"),
+            document,
             validators: Default::default(),
         }
+    }
+
+    pub(super) fn document(&self) -> &Value {
+        &self.document
     }
 
     /// `Err` when the operation is Unleash's and the answer does not fit its document.
