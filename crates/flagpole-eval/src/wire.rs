@@ -97,10 +97,15 @@ pub struct Constraint {
     pub values: Vec<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    #[serde(default)]
+    // Left out when false, as Unleash stores and serves a constraint as it was given.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub case_insensitive: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub inverted: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// Constraint operators. An operator this version does not know is kept by name, and a

@@ -170,6 +170,7 @@ impl Server {
             .map(|e| e.trim().to_owned())
             .filter(|e| !e.is_empty())
             .collect();
+        crate::domain::built_ins::seed(&core).await?;
         let init_tokens = [
             (TokenType::Admin, serve.init_admin_api_tokens.clone()),
             (TokenType::Client, serve.init_client_tokens()),

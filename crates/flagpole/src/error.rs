@@ -19,6 +19,12 @@ pub enum ApiError {
         message: String,
         details: Vec<String>,
     },
+    /// 400: one field of the body is invalid; `path` names it as Unleash does (`/body/name`).
+    #[error("{detail}")]
+    BadField { path: String, detail: String },
+    /// 400: a password the policy refuses; each rule it breaks, as Unleash lists them.
+    #[error("{}", .0.first().map(String::as_str).unwrap_or("The password is too weak."))]
+    WeakPassword(Vec<String>),
     /// 400: the body is not valid JSON.
     #[error("{0}")]
     MalformedJson(String),
@@ -40,6 +46,13 @@ pub enum ApiError {
     /// 403: valid credentials of a kind that may not use this endpoint.
     #[error("wrong token type")]
     WrongTokenType,
+    /// 403: the request is well formed but asks for something that cannot be done (Unleash's
+    /// status for, e.g., a dependency on a flag that cannot be a parent).
+    #[error("{0}")]
+    InvalidOperation(String),
+    /// 403: an API token called an endpoint about one's own user account.
+    #[error("{0}")]
+    NoAccount(String),
     /// 403: the caller may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -77,6 +90,28 @@ impl ApiError {
         }
     }
 
+    pub fn bad_field(path: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::BadField {
+            path: path.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The same error, pinned to one field: a one-detail `BadData` becomes a `BadField`.
+    pub fn at(self, path: &str) -> Self {
+        match self {
+            ApiError::BadData { mut details, .. } if details.len() == 1 => ApiError::BadField {
+                path: path.into(),
+                detail: details.remove(0),
+            },
+            other => other,
+        }
+    }
+
+    pub fn invalid_operation(message: impl Into<String>) -> Self {
+        ApiError::InvalidOperation(message.into())
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::NotFound(message.into())
     }
@@ -97,13 +132,19 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadData { .. } | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadData { .. }
+            | ApiError::BadField { .. }
+            | ApiError::WeakPassword(_)
+            | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
             ApiError::AuthenticationRequired
             | ApiError::Unauthorized
             | ApiError::SdkUnauthorized
             | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::WrongTokenType | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::WrongTokenType
+            | ApiError::Forbidden(_)
+            | ApiError::NoAccount(_)
+            | ApiError::InvalidOperation(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -116,10 +157,15 @@ impl ApiError {
 
     fn name(&self) -> &'static str {
         match self {
-            ApiError::BadData { .. } | ApiError::MalformedJson(_) => "BadDataError",
+            ApiError::BadData { .. } | ApiError::BadField { .. } | ApiError::MalformedJson(_) => {
+                "BadDataError"
+            }
+            ApiError::InvalidOperation(_) => "InvalidOperationError",
+            ApiError::NoAccount(_) => "ForbiddenError",
+            ApiError::WeakPassword(_) => "OwaspValidationError",
             ApiError::AuthenticationRequired => "AuthenticationRequired",
             ApiError::Unauthorized | ApiError::SdkUnauthorized => "UnauthorizedError",
-            ApiError::InvalidCredentials => "PasswordMismatchError",
+            ApiError::InvalidCredentials => "PasswordMismatch",
             ApiError::TooManyRequests { .. } => "TooManyRequestsError",
             ApiError::WrongTokenType | ApiError::Forbidden(_) => "NoAccessError",
             ApiError::NotFound(_) => "NotFoundError",
@@ -135,6 +181,16 @@ impl ApiError {
     fn message_and_details(&self) -> (String, Vec<String>) {
         match self {
             ApiError::BadData { message, details } => (message.clone(), details.clone()),
+            ApiError::WeakPassword(broken) => {
+                let message = "The password does not meet the password policy.".to_string();
+                (message, vec![broken.join(" ")])
+            }
+            ApiError::BadField { detail, .. } => (
+                "Request validation failed: your request body or params contain invalid data. \
+                 Refer to the `details` list for more information."
+                    .into(),
+                vec![detail.clone()],
+            ),
             ApiError::AuthenticationRequired => {
                 let message = "You must log in to use Flagpole. Your request had no \
                                authorization header; send an API token in the Authorization header \
@@ -188,12 +244,33 @@ impl IntoResponse for ApiError {
             return (status, Json(json!({"message": self.to_string()}))).into_response();
         }
         let (message, details) = self.message_and_details();
+        let path = match &self {
+            ApiError::BadField { path, .. } => Some(path.as_str()),
+            _ => None,
+        };
+        let mut details: Vec<_> = details
+            .into_iter()
+            .map(|message| match path {
+                Some(path) => json!({"path": path, "message": message}),
+                None => json!({"message": message}),
+            })
+            .collect();
+        if let (ApiError::WeakPassword(broken), Some(first)) = (&self, details.first_mut()) {
+            first["validationErrors"] = json!(broken);
+        }
         let body = json!({
             "id": ulid::Ulid::new().to_string(),
             "name": self.name(),
             "message": message,
-            "details": details.into_iter().map(|message| json!({"message": message})).collect::<Vec<_>>(),
+            "details": details,
         });
+        let mut body = body;
+        if let ApiError::AuthenticationRequired = self {
+            // Where to sign in, as Unleash tells its web UI and scripts.
+            body["path"] = "/auth/simple/login".into();
+            body["type"] = "password".into();
+            body["defaultHidden"] = false.into();
+        }
         let mut response = (status, Json(body)).into_response();
         if let ApiError::TooManyRequests {
             retry_after_seconds,

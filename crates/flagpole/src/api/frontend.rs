@@ -392,19 +392,19 @@ pub async fn get_frontend_feature(
     summary = "A browser SDK reports evaluation counts",
     request_body = crate::domain::metrics::ClientMetrics,
     responses(
-        (status = 204, description = "Accepted"),
+        (status = 200, description = "Accepted: the text `OK`, as Unleash answers", body = String, content_type = "text/plain"),
     )
 )]
 pub async fn metrics(
     auth: FrontendAuth,
     State(state): State<AppState>,
     ApiJson(metrics): ApiJson<ClientMetrics>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<&'static str> {
     state
         .core
         .metrics
         .record_metrics(&auth.token.environment, metrics)?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok("OK")
 }
 
 #[utoipa::path(

@@ -47,12 +47,25 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(error) => {
             ApiError::MalformedJson(format!("The body is not valid JSON: {}", error.body_text()))
         }
-        JsonRejection::JsonDataError(error) => ApiError::bad_data(error.body_text()),
+        JsonRejection::JsonDataError(error) => {
+            let text = error.body_text();
+            match missing_field(&text) {
+                Some(field) => ApiError::bad_field(format!("/body/{field}"), text),
+                None => ApiError::bad_data(text),
+            }
+        }
         JsonRejection::BytesRejection(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge
         }
         other => ApiError::bad_data(other.body_text()),
     }
+}
+
+/// The field serde reported missing, if that is what went wrong: Unleash names it in the
+/// error's `details[].path`.
+fn missing_field(serde_message: &str) -> Option<&str> {
+    let rest = serde_message.split("missing field `").nth(1)?;
+    rest.split('`').next()
 }
 
 /// Query parameters as ordered pairs, so that repeated keys and Unleash's operator syntax survive.

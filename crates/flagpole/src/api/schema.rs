@@ -14,7 +14,6 @@ use flagpole_eval::wire::{Constraint, Strategy, Variant};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::token::TokenType;
 use crate::domain::model::{Tag, TagType};
 
 /// An error, in the shape Unleash uses.
@@ -74,9 +73,19 @@ pub struct Readiness {
     revision: i64,
 }
 
+/// A user as Unleash shows one beside a change: id, name and avatar. Changes made with an API
+/// token show Unleash's pseudo user id -42 and the token's name.
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 pub struct Actor {
+    id: i64,
     name: String,
+    image_url: String,
+}
+
+#[derive(ToSchema)]
+pub struct Collaborators {
+    users: Vec<Actor>,
 }
 
 /// A strategy as the Admin API shows it: every field present.
@@ -92,6 +101,8 @@ pub struct AdminStrategy {
     variants: Vec<Variant>,
     parameters: BTreeMap<String, String>,
     segments: Vec<i64>,
+    /// In the listing only: always null (release plans are not supported).
+    milestone_id: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -112,8 +123,13 @@ pub struct FeatureEnvironment {
     environment_type: String,
     sort_order: i64,
     last_seen_at: Option<DateTime<Utc>>,
+    /// Evaluations SDKs reported as on this hour.
+    yes: i64,
+    /// Evaluations SDKs reported as off this hour.
+    no: i64,
     strategies: Vec<AdminStrategy>,
-    variants: Vec<Variant>,
+    /// Only with `?variantEnvironments=true`.
+    variants: Option<Vec<Variant>>,
 }
 
 /// A flag, with its state in every environment.
@@ -128,15 +144,11 @@ pub struct Feature {
     stale: bool,
     impression_data: bool,
     archived: bool,
-    archived_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     created_by: Actor,
-    /// When an SDK last reported the flag, in any environment.
-    last_seen_at: Option<DateTime<Utc>>,
+    /// Who changed the flag (from its history), most recent first.
+    collaborators: Collaborators,
     environments: Vec<FeatureEnvironment>,
-    /// Always empty: variants live in environments.
-    variants: Vec<Variant>,
-    tags: Vec<Tag>,
     dependencies: Vec<AdminDependency>,
     /// Flags that depend on this one.
     children: Vec<String>,
@@ -180,6 +192,21 @@ pub struct FeatureSummary {
     #[schema(rename = "type")]
     feature_type: String,
     description: Option<String>,
+    favorite: bool,
+    created_at: DateTime<Utc>,
+    stale: bool,
+    impression_data: bool,
+    environments: Vec<FeatureEnvironmentSummary>,
+}
+
+/// An archived flag in the archive's listing.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ArchivedFeatureSummary {
+    name: String,
+    #[schema(rename = "type")]
+    feature_type: String,
+    description: Option<String>,
     project: String,
     favorite: bool,
     created_at: DateTime<Utc>,
@@ -188,7 +215,6 @@ pub struct FeatureSummary {
     archived: bool,
     archived_at: Option<DateTime<Utc>>,
     environments: Vec<FeatureEnvironmentSummary>,
-    tags: Vec<Tag>,
 }
 
 #[derive(ToSchema)]
@@ -201,29 +227,38 @@ pub struct FeatureList {
 #[derive(ToSchema)]
 pub struct ArchivedFeatureList {
     version: u32,
-    features: Vec<FeatureSummary>,
+    features: Vec<ArchivedFeatureSummary>,
 }
 
 /// A flag's state in one environment, on its own.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct FeatureEnvironmentDetail {
+    /// The flag's name.
     name: String,
     environment: String,
-    feature_name: String,
-    #[schema(rename = "type")]
-    environment_type: String,
-    sort_order: i64,
     enabled: bool,
-    strategies: Vec<AdminStrategy>,
+    strategies: Vec<EnvironmentStrategy>,
+}
+
+/// A strategy in a flag's environment view: with its flag's name, without segments.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct EnvironmentStrategy {
+    id: String,
+    feature_name: String,
+    name: String,
+    title: Option<String>,
+    disabled: bool,
+    sort_order: i64,
+    constraints: Vec<Constraint>,
     variants: Vec<Variant>,
+    parameters: BTreeMap<String, String>,
 }
 
 #[derive(ToSchema)]
 pub struct FeatureVariants {
     version: u32,
-    /// The flag's name.
-    name: String,
     variants: Vec<Variant>,
 }
 
@@ -274,9 +309,22 @@ pub struct Project {
     created_at: Option<DateTime<Utc>>,
     feature_count: u64,
     member_count: u64,
+    /// 100 minus `technicalDebt`.
     health: u32,
+    /// The share of the project's flags marked stale, in percent.
+    technical_debt: u32,
     mode: String,
-    favorite: bool,
+    /// Always null: projects are deleted, not archived.
+    archived_at: Option<DateTime<Utc>>,
+    /// Always `[{"ownerType": "system"}]`.
+    owners: Vec<Value>,
+    /// When anything in the project last changed.
+    last_updated_at: Option<DateTime<Utc>>,
+    /// When an SDK last reported one of its flags.
+    last_reported_flag_usage: Option<DateTime<Utc>>,
+    /// `{"status": "onboarding-started"}`, `{"status": "first-flag-created", "feature": …}`
+    /// or `{"status": "onboarded"}`. In the listing only, like the two fields above.
+    onboarding_status: Option<Value>,
 }
 
 #[derive(ToSchema)]
@@ -294,6 +342,14 @@ pub struct Environment {
     enabled: bool,
     protected: bool,
     sort_order: i64,
+    /// Always null: no approvals are required per environment yet.
+    required_approvals: Option<u32>,
+    /// In the listing: how many projects have the environment.
+    project_count: Option<u64>,
+    /// In the listing: API tokens scoped to it.
+    api_token_count: Option<u64>,
+    /// In the listing: live flags switched on in it.
+    enabled_toggle_count: Option<u64>,
 }
 
 #[derive(ToSchema)]
@@ -312,8 +368,10 @@ pub struct Segment {
     constraints: Vec<Constraint>,
     created_by: Option<String>,
     created_at: Option<DateTime<Utc>>,
-    used_in_features: u64,
-    used_in_projects: u64,
+    /// In the listing only.
+    used_in_features: Option<u64>,
+    /// In the listing only.
+    used_in_projects: Option<u64>,
 }
 
 #[derive(ToSchema)]
@@ -347,8 +405,7 @@ pub struct TagTypeValidation {
     tag_type: TagTypeName,
 }
 
-/// A context field in the listing: one of the built-in ones (without `createdAt`), or one an
-/// admin defined.
+/// A context field in the listing, with how much it is used.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct ListedContextField {
@@ -357,7 +414,11 @@ pub struct ListedContextField {
     stickiness: bool,
     sort_order: i64,
     legal_values: Vec<crate::domain::model::LegalValue>,
-    created_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    /// Live flags with a constraint on this field.
+    used_in_features: usize,
+    /// Projects of those flags.
+    used_in_projects: usize,
 }
 
 #[derive(ToSchema)]
@@ -378,6 +439,8 @@ pub struct FeatureTypeList {
 #[derive(ToSchema)]
 pub struct VersionInfo {
     current: BTreeMap<String, String>,
+    /// Always empty: Flagpole does not look for newer versions.
+    latest: BTreeMap<String, String>,
     #[schema(rename = "isLatest")]
     is_latest: bool,
 }
@@ -386,12 +449,38 @@ pub struct VersionInfo {
 #[schema(rename_all = "camelCase")]
 pub struct UiConfig {
     version: String,
-    name: String,
+    /// Always `Flagpole`.
     environment: String,
     unleash_url: String,
     base_uri_path: String,
     version_info: VersionInfo,
     frontend_api_origins: Vec<String>,
+    /// Always `open-source`: sign-in by password.
+    authentication_type: String,
+    disable_password_auth: bool,
+    email_enabled: bool,
+    #[schema(rename = "prometheusAPIAvailable")]
+    prometheus_api_available: bool,
+    maintenance_mode: bool,
+    /// 0: no limit.
+    max_sessions_count: u32,
+    /// Always `disabled`.
+    impact_metrics: String,
+    stories_page_enabled: bool,
+    /// Always empty.
+    unleash_context: BTreeMap<String, String>,
+}
+
+/// A token's type as answered: `backend` only in the answer to creating a token of that
+/// (newer) name for `client`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum TokenTypeName {
+    Admin,
+    Client,
+    Frontend,
+    Backend,
 }
 
 /// An API token. `secret` is whole only in the answer to its creation.
@@ -401,7 +490,7 @@ pub struct ApiToken {
     secret: String,
     token_name: String,
     #[schema(rename = "type")]
-    token_type: TokenType,
+    token_type: TokenTypeName,
     /// `*`, one project, or `[]` when the token names several (see `projects`).
     project: String,
     projects: Vec<String>,
@@ -434,8 +523,14 @@ pub struct Event {
     feature_name: Option<String>,
     project: Option<String>,
     environment: Option<String>,
-    /// The commit the change was part of.
-    revision: Option<i64>,
+    /// Always `transaction`: the events of one change share a `groupId`.
+    group_type: String,
+    /// The change the event was part of (its revision).
+    group_id: String,
+    /// A short title for the kind of change (in the search only).
+    label: Option<String>,
+    /// Who did what, where, in Markdown (in the search only).
+    summary: Option<String>,
     /// The event's link in the audit hash chain: record it to check later that the log up to
     /// here was not rewritten (see `GET /api/admin/audit/verify`).
     hash: Option<String>,
@@ -577,11 +672,43 @@ pub struct User {
     /// 1 Admin, 2 Editor, 3 Viewer.
     root_role: i64,
     created_at: Option<DateTime<Utc>>,
-    /// `User`, or `Service Account` for an admin API token.
+    /// Always `User`.
     account_type: Option<String>,
-    /// True for an admin API token's pseudo user.
-    #[schema(rename = "isAPI")]
-    is_api: Option<bool>,
+    /// Gravatar's picture for the email (else username or name).
+    image_url: Option<String>,
+    /// Always null: Flagpole has no SCIM provisioning.
+    scim_id: Option<String>,
+    /// Always null: Flagpole has no seats.
+    seat_type: Option<String>,
+    /// Always null.
+    company_role: Option<String>,
+    /// Always null: Flagpole sends no product e-mails.
+    product_updates_email_consent: Option<bool>,
+}
+
+/// Who is calling: a user, or an admin API token.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum Caller {
+    User(User),
+    Token(TokenCaller),
+}
+
+/// The caller, when it is an admin API token (Unleash's shape, without the secret).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct TokenCaller {
+    /// The token's name.
+    username: String,
+    /// Always `["ADMIN"]`.
+    permissions: Vec<String>,
+    environment: String,
+    #[schema(rename = "type")]
+    token_type: String,
+    projects: Vec<String>,
+    /// The pseudo user id changes made with the token are attributed to (-42).
+    internal_admin_token_user_id: i64,
 }
 
 #[derive(ToSchema)]
@@ -611,7 +738,7 @@ pub struct Permission {
 /// The caller (Unleash's `meSchema`).
 #[derive(ToSchema)]
 pub struct Me {
-    user: User,
+    user: Caller,
     permissions: Vec<Permission>,
     /// Always empty.
     feedback: Vec<Value>,

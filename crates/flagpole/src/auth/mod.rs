@@ -165,7 +165,7 @@ impl AdminAuth {
 }
 
 fn no_account() -> ApiError {
-    ApiError::Forbidden(
+    ApiError::NoAccount(
         "API tokens have no user account. Sign in, or use a personal access token.".into(),
     )
 }
@@ -241,7 +241,17 @@ impl FromRequestParts<AppState> for AdminAuth {
             // Reading who you are works for every caller; the rest needs an account.
             let whoami = parts.method == Method::GET && path == "/api/admin/user";
             if caller.user.is_none() && !whoami {
-                return Err(no_account());
+                // Unleash refuses a token's profile and password change as bad input, and
+                // personal tokens as forbidden.
+                let own_details = matches!(
+                    path,
+                    "/api/admin/user/profile" | "/api/admin/user/change-password"
+                );
+                return Err(if own_details {
+                    ApiError::bad_data(no_account().to_string())
+                } else {
+                    no_account()
+                });
             }
             return Ok(caller);
         }

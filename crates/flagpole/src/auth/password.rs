@@ -38,52 +38,58 @@ fn hasher() -> ApiResult<Argon2<'static>> {
 /// Well-known default passwords, refused even though they meet the rest of the policy.
 const KNOWN_DEFAULTS: &[&str] = &["unleash4all", "password123", "changeme123", "admin12345"];
 
-/// Checks the password policy: 10 to 128 characters, from at least two of the classes lowercase
-/// letters, uppercase letters, digits and other characters, not the user's own name, and not a
-/// well-known default password.
+/// Checks the password policy, which is Unleash's (OWASP's) so that a password one server
+/// takes the other takes too: 10 to 128 characters with a lowercase letter, an uppercase letter,
+/// a digit and another character, no character three times in a row; also not the user's own
+/// name, and not a well-known default password. Every rule broken is reported.
 pub fn check_policy(password: &str, names: &[&str]) -> ApiResult<()> {
     let length = password.chars().count();
+    let chars: Vec<char> = password.chars().collect();
+    let mut broken = Vec::new();
     if length < MIN_LENGTH {
-        return Err(ApiError::bad_data(format!(
+        broken.push(format!(
             "The password must be at least {MIN_LENGTH} characters long."
-        )));
+        ));
     }
     if length > MAX_LENGTH {
-        return Err(ApiError::bad_data(format!(
+        broken.push(format!(
             "The password must be at most {MAX_LENGTH} characters long."
-        )));
+        ));
+    }
+    if chars.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
+        broken.push("The password must not repeat a character three times in a row.".into());
     }
     let classes = [
-        password.chars().any(|c| c.is_lowercase()),
-        password.chars().any(|c| c.is_uppercase()),
-        password.chars().any(|c| c.is_ascii_digit()),
-        password
-            .chars()
-            .any(|c| !c.is_lowercase() && !c.is_uppercase() && !c.is_ascii_digit()),
+        (char::is_lowercase as fn(char) -> bool, "a lowercase letter"),
+        (char::is_uppercase, "an uppercase letter"),
+        (|c: char| c.is_ascii_digit(), "a digit"),
+        (
+            |c: char| !c.is_alphanumeric(),
+            "a character other than a letter or digit",
+        ),
     ];
-    if classes.iter().filter(|present| **present).count() < 2 {
-        return Err(ApiError::bad_data(
-            "The password must mix at least two kinds of characters: lowercase letters, \
-             uppercase letters, digits, other characters.",
-        ));
+    for (present, kind) in classes {
+        if !chars.iter().any(|c| present(*c)) {
+            broken.push(format!("The password must contain {kind}."));
+        }
     }
     if names
         .iter()
         .any(|name| !name.is_empty() && password.eq_ignore_ascii_case(name))
     {
-        return Err(ApiError::bad_data(
-            "The password must not be the username or email address.",
-        ));
+        broken.push("The password must not be the username or email address.".into());
     }
     if KNOWN_DEFAULTS
         .iter()
         .any(|known| password.eq_ignore_ascii_case(known))
     {
-        return Err(ApiError::bad_data(
-            "The password is a well-known default; choose another.",
-        ));
+        broken.push("The password is a well-known default; choose another.".into());
     }
-    Ok(())
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::WeakPassword(broken))
+    }
 }
 
 /// Hashes a password with a fresh random salt. Runs on the blocking pool: argon2 is slow on
@@ -140,9 +146,10 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// A random password that meets the policy: 20 characters of letters and digits (~119 bits).
+/// A random password that meets the policy: 20 characters of letters, digits and a few marks
+/// (~120 bits).
 pub fn generate() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.!";
     let mut rng = rand::rng();
     loop {
         let password: String = (0..20)
@@ -163,10 +170,15 @@ mod tests {
         assert!(check_policy("short1A", &[]).is_err());
         assert!(check_policy("alllowercaseletters", &[]).is_err());
         assert!(check_policy("1234567890123", &[]).is_err());
-        assert!(check_policy("lowercase and spaces", &[]).is_ok());
-        assert!(check_policy("Correct-Horse", &[]).is_ok());
+        assert!(check_policy("lowercase and spaces", &[]).is_err());
+        assert!(check_policy("Correct-Horse-1", &[]).is_ok());
+        assert!(check_policy("Correct-Hooorse-1", &[]).is_err(), "ooo");
         assert!(check_policy("Alice12345", &["alice12345"]).is_err());
         assert!(check_policy("unleash4all", &[]).is_err());
+        let Err(ApiError::WeakPassword(broken)) = check_policy("short", &[]) else {
+            panic!("refused with every rule broken");
+        };
+        assert_eq!(broken.len(), 4, "{broken:?}");
         assert!(check_policy(&"aB".repeat(65), &[]).is_err());
         for _ in 0..20 {
             assert!(check_policy(&generate(), &[]).is_ok());

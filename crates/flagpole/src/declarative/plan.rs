@@ -18,7 +18,7 @@ use crate::domain::model::{
     kind, ContextField, Environment, Feature, FeatureEnvironment, LegalValue, Project, Segment,
     Tag, TagType,
 };
-use crate::domain::{context_fields, features, strategies, validate, ChangeSet, Event};
+use crate::domain::{features, strategies, validate, ChangeSet, Event};
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -546,9 +546,6 @@ impl Builder<'_> {
     fn context_field(&mut self, spec: &ContextFieldSpec) -> ApiResult<()> {
         let place = format!("context field {}", spec.name);
         validate::url_friendly_name("name", &spec.name).map_err(at(&place))?;
-        if context_fields::BUILT_IN.contains(&spec.name.as_str()) {
-            return refuse(&place, "is built in and cannot be defined");
-        }
         validate::description(spec.description.as_deref()).map_err(at(&place))?;
         if spec.legal_values.len() > validate::MAX_CONSTRAINT_VALUES {
             return refuse(&place, "too many legal values");
@@ -785,6 +782,7 @@ impl Builder<'_> {
                 archived_at: None,
                 created_at: Utc::now(),
                 created_by: self.actor_name.into(),
+                created_by_user_id: None,
                 environments: self
                     .environments
                     .iter()
@@ -817,7 +815,7 @@ impl Builder<'_> {
 
         // Tags.
         for tag in feature.tags.iter().filter(|t| !tags.contains(t)) {
-            events.push(Event::new("feature-untagged").data(tag));
+            events.push(Event::new("feature-untagged").pre_data(tag));
         }
         if previous.is_some() {
             for tag in tags.iter().filter(|t| !feature.tags.contains(t)) {

@@ -257,8 +257,8 @@ fn selected<'a>(snapshot: &'a Snapshot, query: &ExportQuery) -> Vec<&'a Feature>
 }
 
 /// Builds the export of the selected flags in one environment.
+/// As in Unleash, an environment that does not exist exports the flags without strategies.
 pub fn export(snapshot: &Snapshot, query: &ExportQuery) -> ApiResult<ExportResult> {
-    environments::find(snapshot, &query.environment)?;
     let environment = query.environment.as_str();
     let flags = selected(snapshot, query);
     let mut result = ExportResult::default();
@@ -297,19 +297,22 @@ pub fn export(snapshot: &Snapshot, query: &ExportQuery) -> ApiResult<ExportResul
                 variants: strategy.variants,
                 disabled: Some(strategy.disabled.unwrap_or(false)),
                 segments: strategy.segments,
-                sort_order: strategy.sort_order,
+                // The list's order is the strategies' order, as in Unleash's export.
+                sort_order: None,
             });
         }
         context_names.extend(override_fields(&state.variants));
-        result
-            .feature_environments
-            .push(ExportedFeatureEnvironment {
-                enabled: state.enabled,
-                feature_name: flag.name.to_string(),
-                environment: Some(environment.to_owned()),
-                variants: state.variants,
-                name: Some(flag.name.to_string()),
-            });
+        if snapshot.environments.contains_key(environment) {
+            result
+                .feature_environments
+                .push(ExportedFeatureEnvironment {
+                    enabled: state.enabled,
+                    feature_name: flag.name.to_string(),
+                    environment: Some(environment.to_owned()),
+                    variants: state.variants,
+                    name: Some(flag.name.to_string()),
+                });
+        }
         for tag in &flag.tags {
             tag_type_names.insert(tag.tag_type.clone());
             result.feature_tags.push(ExportedFeatureTag {
@@ -547,7 +550,7 @@ fn plan(
                         name: field.name.clone(),
                         description: field.description.clone(),
                         stickiness: field.stickiness.unwrap_or(false),
-                        sort_order: field.sort_order.unwrap_or(10),
+                        sort_order: field.sort_order.unwrap_or(0),
                         legal_values: field.legal_values.clone(),
                         created_at: Utc::now(),
                     }),
@@ -714,6 +717,7 @@ fn imported_flag(
             archived_at: None,
             created_at: Utc::now(),
             created_by: created_by.into(),
+            created_by_user_id: None,
             environments: snapshot
                 .environments
                 .keys()
@@ -953,7 +957,7 @@ pub(super) fn write_flag(
         }
     }
     for tag in before.tags.iter().filter(|t| !after.tags.contains(t)) {
-        events.push(Event::new("feature-untagged").data(tag));
+        events.push(Event::new("feature-untagged").pre_data(tag));
     }
     for tag in after.tags.iter().filter(|t| !before.tags.contains(t)) {
         events.push(Event::new("feature-tagged").data(tag));

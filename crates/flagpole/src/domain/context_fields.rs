@@ -27,7 +27,8 @@ pub struct ContextFieldInput {
     pub project: Option<String>,
 }
 
-/// Fields every SDK fills in; they are always listed, like Unleash's built-in fields.
+/// Fields every SDK fills in. Most are also stored as ordinary context fields from the start
+/// (see `built_ins`), as in Unleash; `remoteAddress` and `properties` are only suggested.
 pub const BUILT_IN: [&str; 7] = [
     "appName",
     "currentTime",
@@ -43,6 +44,38 @@ pub fn find<'a>(snapshot: &'a Snapshot, name: &str) -> ApiResult<&'a Versioned<C
         .context_fields
         .get(name)
         .ok_or_else(|| ApiError::not_found(format!("Could not find context field {name}")))
+}
+
+/// How many live flags, and in how many projects, test a context field in a constraint.
+pub struct Usage {
+    pub features: usize,
+    pub projects: usize,
+}
+
+pub fn usage(snapshot: &Snapshot, name: &str) -> Usage {
+    let users: Vec<&str> = snapshot
+        .features
+        .values()
+        .filter(|f| !f.value.archived)
+        .filter(|f| {
+            f.value.environments.iter().any(|(_, state)| {
+                state.strategies.iter().any(|strategy| {
+                    strategy
+                        .constraints
+                        .iter()
+                        .any(|c| c.context_name.as_str() == name)
+                })
+            })
+        })
+        .map(|f| f.value.project.as_str())
+        .collect();
+    let mut projects = users.clone();
+    projects.sort_unstable();
+    projects.dedup();
+    Usage {
+        features: users.len(),
+        projects: projects.len(),
+    }
 }
 
 fn check(input: &ContextFieldInput) -> ApiResult<()> {
@@ -65,7 +98,7 @@ pub async fn create(
     validate::url_friendly_name("name", &name)?;
     check(&input)?;
     core.change(actor, |snapshot, changes| {
-        if snapshot.context_fields.contains_key(&name) || BUILT_IN.contains(&name.as_str()) {
+        if snapshot.context_fields.contains_key(&name) {
             return Err(ApiError::conflict(format!(
                 "A context field named {name} already exists"
             )));
@@ -74,7 +107,7 @@ pub async fn create(
             name: name.clone(),
             description: input.description.clone(),
             stickiness: input.stickiness.unwrap_or(false),
-            sort_order: input.sort_order.unwrap_or(10),
+            sort_order: input.sort_order.unwrap_or(0),
             legal_values: input.legal_values.clone(),
             created_at: Utc::now(),
         };
@@ -94,11 +127,13 @@ pub async fn update(
     check(&input)?;
     core.change(actor, |snapshot, changes| {
         let previous = find(snapshot, name)?;
+        // As in Unleash: a description left out stays; stickiness and legal values are
+        // replaced (left out: off and none).
         let mut field = (*previous.value).clone();
-        field.description = input.description.clone();
-        if let Some(stickiness) = input.stickiness {
-            field.stickiness = stickiness;
+        if input.description.is_some() {
+            field.description = input.description.clone();
         }
+        field.stickiness = input.stickiness.unwrap_or(false);
         if let Some(sort_order) = input.sort_order {
             field.sort_order = sort_order;
         }

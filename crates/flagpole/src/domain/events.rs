@@ -26,7 +26,11 @@ pub fn event_json(event: &EventRecord) -> Value {
         "featureName": event.feature_name,
         "project": event.project,
         "environment": event.environment,
-        "revision": event.revision,
+        // The events of one change share its revision, as Unleash's share a transaction.
+        "groupType": "transaction",
+        "groupId": event.revision.to_string(),
+        "label": super::event_text::label(&event.event_type),
+        "summary": super::event_text::summary(event),
         "hash": event.hash,
     })
 }

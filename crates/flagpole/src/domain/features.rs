@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use flagpole_eval::wire::{Dependency, Strategy, Variant};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::model::{kind, Feature, Tag};
 use super::{environments, projects, strategies, validate, Core, Event};
@@ -74,16 +73,42 @@ pub fn find<'a>(
     project: &str,
     name: &str,
 ) -> ApiResult<&'a Versioned<Feature>> {
+    let feature = find_including_archived(snapshot, project, name)?;
+    if feature.value.archived {
+        return Err(not_in_project(project, name));
+    }
+    Ok(feature)
+}
+
+fn not_in_project(project: &str, name: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "There's no feature named \"{name}\" in project \"{project}\"."
+    ))
+}
+
+/// A flag of the project, live or archived: what writes address.
+pub fn find_including_archived<'a>(
+    snapshot: &'a Snapshot,
+    project: &str,
+    name: &str,
+) -> ApiResult<&'a Versioned<Feature>> {
     projects::find(snapshot, project)?;
     snapshot
         .features
         .get(name)
-        .filter(|feature| feature.value.project == project && !feature.value.archived)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "There's no feature named \"{name}\" in project \"{project}\"."
-            ))
-        })
+        .filter(|feature| feature.value.project == project)
+        .ok_or_else(|| not_in_project(project, name))
+}
+
+/// A flag in any project, live or archived.
+pub fn find_any_including_archived<'a>(
+    snapshot: &'a Snapshot,
+    name: &str,
+) -> ApiResult<&'a Versioned<Feature>> {
+    snapshot
+        .features
+        .get(name)
+        .ok_or_else(|| ApiError::not_found(format!("Could not find feature flag with name {name}")))
 }
 
 /// A live flag in any project.
@@ -112,7 +137,7 @@ pub async fn create(
     input: CreateFeature,
 ) -> ApiResult<Feature> {
     core.change(actor, |snapshot, changes| {
-        let feature = new_feature(snapshot, &changes.actor().name, project, &input)?;
+        let feature = new_feature(snapshot, changes.actor(), project, &input)?;
         changes.create(kind::FEATURE, feature.name.as_str(), &feature)?;
         changes.record(created_event(&feature));
         Ok(feature)
@@ -123,12 +148,13 @@ pub async fn create(
 /// A new flag built from a request, checked against the snapshot; nothing is written.
 pub fn new_feature(
     snapshot: &Snapshot,
-    created_by: &str,
+    created_by: &Actor,
     project: &str,
     input: &CreateFeature,
 ) -> ApiResult<Feature> {
     let name = input.name.clone().ok_or_else(|| {
-        ApiError::bad_data(
+        ApiError::bad_field(
+            "/body/name",
             "The `/body/name` property is required. It was not present on the data you sent.",
         )
     })?;
@@ -136,7 +162,8 @@ pub fn new_feature(
         .feature_type
         .clone()
         .unwrap_or_else(|| "release".into());
-    validate::feature_type(&feature_type)?;
+    // Unleash names the field without the `/body/` prefix here.
+    validate::feature_type(&feature_type).map_err(|error| error.at("type"))?;
     validate::description(input.description.as_deref())?;
     tags(&input.tags)?;
     projects::find(snapshot, project)?;
@@ -157,7 +184,8 @@ pub fn new_feature(
         archived: false,
         archived_at: None,
         created_at: Utc::now(),
-        created_by: created_by.into(),
+        created_by: created_by.name.as_str().into(),
+        created_by_user_id: Some(created_by.user_id),
         environments: snapshot
             .environments
             .keys()
@@ -176,6 +204,9 @@ pub fn created_event(feature: &Feature) -> Event {
 
 /// Loads a live flag, lets `edit` change a copy and describe the events, and writes it back
 /// if anything changed. Every flag edit goes through here.
+/// Runs `edit` on a flag of the project, archived or not (Unleash lets every write reach an
+/// archived flag; reviving switches its environments off, so nothing reaches SDKs unseen), or
+/// on a live flag in any project when `project` is `None`.
 pub async fn modify<R>(
     core: &Core,
     actor: &Actor,
@@ -185,8 +216,8 @@ pub async fn modify<R>(
 ) -> ApiResult<R> {
     core.change(actor, |snapshot, changes| {
         let previous = match project {
-            Some(project) => find(snapshot, project, name)?,
-            None => find_any(snapshot, name)?,
+            Some(project) => find_including_archived(snapshot, project, name)?,
+            None => find_any_including_archived(snapshot, name)?,
         };
         let mut feature = (*previous.value).clone();
         let mut events = Vec::new();
@@ -271,6 +302,7 @@ pub(super) fn apply_metadata(
     events: &mut Vec<Event>,
 ) -> ApiResult<()> {
     let before = feature.metadata();
+    let was_stale = feature.stale;
     if let Some(name) = &input.name {
         if *name != feature.name {
             return Err(ApiError::bad_data("A flag cannot be renamed"));
@@ -298,11 +330,21 @@ pub(super) fn apply_metadata(
         feature.impression_data = impression_data;
     }
     if feature.metadata() != before {
+        let stale_changed = feature.stale != was_stale;
         events.push(
             Event::new("feature-metadata-updated")
                 .data(feature.metadata())
                 .pre_data(before),
         );
+        // As in Unleash, marking a flag stale (or not) is an event of its own as well.
+        if stale_changed {
+            let event_type = if feature.stale {
+                "feature-stale-on"
+            } else {
+                "feature-stale-off"
+            };
+            events.push(Event::new(event_type));
+        }
     }
     Ok(())
 }
@@ -322,6 +364,11 @@ pub async fn archive(
             })
             .map(|other| other.value.name.as_str())
             .collect();
+        if feature.archived {
+            return Err(ApiError::not_found(format!(
+                "There's no feature named \"{name}\" that is not archived already."
+            )));
+        }
         if !children.is_empty() {
             return Err(ApiError::bad_data(format!(
                 "{name} is a parent of {}; remove those dependencies first",
@@ -363,10 +410,14 @@ pub async fn revive(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
     .await
 }
 
-/// Deletes an archived flag for good. Its audit history stays.
+/// Deletes an archived flag for good. Its audit history stays. As in Unleash, a name that is
+/// not an archived flag is left alone and still answered with success, so a clean-up that
+/// runs twice (Terraform's destroy, say) does not fail.
 pub async fn delete_archived(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
     core.change(actor, |snapshot, changes| {
-        let previous = find_archived(snapshot, name)?;
+        let Ok(previous) = find_archived(snapshot, name) else {
+            return Ok(());
+        };
         changes.delete(kind::FEATURE, name, previous);
         changes.record(
             Event::new("feature-deleted")
@@ -412,6 +463,10 @@ pub async fn set_environment_enabled_bulk(
     }
     core.change(actor, |snapshot, changes| {
         let mut seen = std::collections::BTreeSet::new();
+        // As in Unleash, the strategies added for flags switched on without one are recorded
+        // first, then the switches.
+        let mut strategies_added = Vec::new();
+        let mut switches = Vec::new();
         for name in names.iter().filter(|name| seen.insert(name.as_str())) {
             let previous = find(snapshot, project, name)?;
             let mut feature = (*previous.value).clone();
@@ -421,8 +476,16 @@ pub async fn set_environment_enabled_bulk(
                 changes.update(kind::FEATURE, name.as_str(), previous, &feature)?;
             }
             for event in events {
-                changes.record(event.feature(&feature));
+                let event = event.feature(&feature);
+                if event.event_type() == "feature-strategy-add" {
+                    strategies_added.push(event);
+                } else {
+                    switches.push(event);
+                }
             }
+        }
+        for event in strategies_added.into_iter().chain(switches) {
+            changes.record(event);
         }
         Ok(())
     })
@@ -445,8 +508,11 @@ pub fn toggle_in(
     }
     let name = feature.name.clone();
     let state = feature.environment_mut(environment);
-    if enabled && state.strategies.is_empty() {
-        let strategy = strategies::default_rollout(&name);
+    // As in Unleash: "on" with no active strategy means on for everyone, so a 100% rollout
+    // is added (after any disabled ones, which stay as they are).
+    if enabled && !strategies::any_active(&state.strategies) {
+        let mut strategy = strategies::default_rollout(&name);
+        strategy.sort_order = Some(strategies::next_sort_order(&state.strategies));
         events.push(
             Event::new("feature-strategy-add")
                 .environment(environment)
@@ -540,9 +606,11 @@ fn tag_type_exists(snapshot: &Snapshot, tag_type: &str) -> ApiResult<()> {
     if snapshot.tag_types.contains_key(tag_type) {
         Ok(())
     } else {
-        Err(ApiError::not_found(format!(
-            "Could not find tag type {tag_type}"
-        )))
+        // Unleash refuses it as bad input, pointing at the tag.
+        Err(ApiError::bad_field(
+            "/body/value",
+            format!("There is no tag type named {tag_type}"),
+        ))
     }
 }
 
@@ -555,18 +623,19 @@ pub async fn update_tags(
     removed: Vec<Tag>,
 ) -> ApiResult<Vec<Tag>> {
     tags(&added)?;
+    // Added first, then removed, as Unleash applies them.
     modify(core, actor, None, name, |snapshot, feature, events| {
-        for tag in &removed {
-            if let Some(position) = feature.tags.iter().position(|t| t == tag) {
-                feature.tags.remove(position);
-                events.push(Event::new("feature-untagged").data(tag));
-            }
-        }
         for tag in &added {
             tag_type_exists(snapshot, &tag.tag_type)?;
             if !feature.tags.contains(tag) {
                 feature.tags.push(tag.clone());
                 events.push(Event::new("feature-tagged").data(tag));
+            }
+        }
+        for tag in &removed {
+            if let Some(position) = feature.tags.iter().position(|t| t == tag) {
+                feature.tags.remove(position);
+                events.push(Event::new("feature-untagged").pre_data(tag));
             }
         }
         feature.tags.sort();
@@ -588,16 +657,16 @@ pub async fn add_dependency(
 ) -> ApiResult<()> {
     modify(core, actor, Some(project), name, |snapshot, feature, events| {
         let parent = find(snapshot, project, &dependency.feature).map_err(|_| {
-            ApiError::bad_data(format!(
+            ApiError::invalid_operation(format!(
                 "the parent flag {} must exist in project {project}",
                 dependency.feature
             ))
         })?;
         if parent.value.name == feature.name {
-            return Err(ApiError::bad_data("a flag cannot depend on itself"));
+            return Err(ApiError::invalid_operation("a flag cannot depend on itself"));
         }
         if !parent.value.dependencies.is_empty() {
-            return Err(ApiError::bad_data(
+            return Err(ApiError::invalid_operation(
                 "the parent flag has a parent of its own; only one level of dependencies is allowed",
             ));
         }
@@ -605,17 +674,20 @@ pub async fn add_dependency(
             !other.value.archived && other.value.dependencies.iter().any(|d| d.feature == feature.name)
         });
         if has_children {
-            return Err(ApiError::bad_data(
+            return Err(ApiError::invalid_operation(
                 "this flag is a parent of other flags and cannot have a parent itself",
             ));
         }
-        let dependency = Dependency {
+        // As Unleash keeps it: variants only matter when the parent must be on. The event
+        // records the request as it was made.
+        let enabled = dependency.enabled.unwrap_or(true);
+        let stored = Dependency {
             feature: dependency.feature.clone(),
-            enabled: Some(dependency.enabled.unwrap_or(true)),
-            variants: dependency.variants.clone().filter(|v| !v.is_empty()),
+            enabled: Some(enabled),
+            variants: enabled.then(|| dependency.variants.clone().unwrap_or_default()),
         };
-        feature.dependencies.retain(|d| d.feature != dependency.feature);
-        feature.dependencies.push(dependency.clone());
+        feature.dependencies.retain(|d| d.feature != stored.feature);
+        feature.dependencies.push(stored);
         events.push(Event::new("feature-dependency-added").data(&dependency));
         Ok(())
     })
@@ -635,12 +707,15 @@ pub async fn remove_dependency(
             Some(parent) => {
                 let before = feature.dependencies.len();
                 feature.dependencies.retain(|d| d.feature != parent);
-                if feature.dependencies.len() != before {
-                    events.push(
-                        Event::new("feature-dependency-removed")
-                            .data(serde_json::json!({ "feature": parent })),
-                    );
+                if feature.dependencies.len() == before {
+                    return Err(ApiError::not_found(format!(
+                        "{name} does not depend on {parent}"
+                    )));
                 }
+                events.push(
+                    Event::new("feature-dependency-removed")
+                        .data(serde_json::json!({ "feature": parent })),
+                );
             }
             None => {
                 if !feature.dependencies.is_empty() {
@@ -662,83 +737,6 @@ pub fn children<'a>(snapshot: &'a Snapshot, name: &str) -> Vec<&'a str> {
         .filter(|f| !f.value.archived && f.value.dependencies.iter().any(|d| d.feature == name))
         .map(|f| f.value.name.as_str())
         .collect()
-}
-
-/// The admin JSON of one flag, as `GET /api/admin/projects/:p/features/:name` returns it.
-pub fn admin_json(snapshot: &Snapshot, feature: &Feature) -> Value {
-    let environments: Vec<Value> = snapshot
-        .sorted_environments()
-        .into_iter()
-        .map(|environment| {
-            let state = feature.environment(&environment.name);
-            serde_json::json!({
-                "name": environment.name,
-                "lastSeenAt": null,
-                "enabled": state.enabled,
-                "type": environment.environment_type,
-                "sortOrder": environment.sort_order,
-                "strategies": state.strategies.iter().map(strategies::admin_json).collect::<Vec<_>>(),
-                "variants": state.variants,
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "name": feature.name,
-        "type": feature.feature_type,
-        "description": feature.description,
-        "project": feature.project,
-        "stale": feature.stale,
-        "impressionData": feature.impression_data,
-        "archived": feature.archived,
-        "archivedAt": feature.archived_at,
-        "createdAt": feature.created_at,
-        "createdBy": { "name": feature.created_by },
-        "lastSeenAt": null,
-        "environments": environments,
-        "variants": [],
-        "tags": feature.tags,
-        "dependencies": feature.dependencies.iter().map(|d| serde_json::json!({
-            "feature": d.feature,
-            "enabled": d.enabled.unwrap_or(true),
-            "variants": d.variants.clone().unwrap_or_default(),
-        })).collect::<Vec<_>>(),
-        "children": children(snapshot, &feature.name),
-    })
-}
-
-/// The summary JSON of a flag in a project listing.
-pub fn summary_json(snapshot: &Snapshot, feature: &Feature) -> Value {
-    let environments: Vec<Value> = snapshot
-        .sorted_environments()
-        .into_iter()
-        .map(|environment| {
-            let state = feature.environment(&environment.name);
-            serde_json::json!({
-                "name": environment.name,
-                "enabled": state.enabled,
-                "type": environment.environment_type,
-                "sortOrder": environment.sort_order,
-                "variantCount": state.variants.len(),
-                "lastSeenAt": null,
-                "hasStrategies": !state.strategies.is_empty(),
-                "hasEnabledStrategies": state.strategies.iter().any(|s| s.disabled != Some(true)),
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "name": feature.name,
-        "type": feature.feature_type,
-        "description": feature.description,
-        "project": feature.project,
-        "favorite": false,
-        "createdAt": feature.created_at,
-        "stale": feature.stale,
-        "impressionData": feature.impression_data,
-        "archived": feature.archived,
-        "archivedAt": feature.archived_at,
-        "environments": environments,
-        "tags": feature.tags,
-    })
 }
 
 /// Strategies of one environment, for the listing endpoint.

@@ -114,8 +114,7 @@ pub async fn create(core: &Core, actor: &Actor, input: LegacyFeature) -> ApiResu
         tags: vec![],
     };
     core.change(actor, |snapshot, changes| {
-        let mut feature =
-            features::new_feature(snapshot, &changes.actor().name, &project, &create)?;
+        let mut feature = features::new_feature(snapshot, changes.actor(), &project, &create)?;
         let mut events = Vec::new();
         apply_state(core, snapshot, &mut feature, &input, &mut events)?;
         changes.create(kind::FEATURE, feature.name.as_str(), &feature)?;

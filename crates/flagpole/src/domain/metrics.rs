@@ -23,10 +23,12 @@ pub struct ClientMetrics {
     pub instance_id: Option<String>,
     #[serde(default)]
     pub sdk_version: Option<String>,
+    /// Unleash accepts a report without a bucket (and counts nothing); so does Flagpole.
+    #[serde(default)]
     pub bucket: Bucket,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct Bucket {
     #[serde(default)]
     pub start: Option<serde_json::Value>,
@@ -71,6 +73,17 @@ fn check_app_name(app_name: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Refuses the NUL character, which PostgreSQL cannot store in text: a report holding one
+/// would fail every write of the batch it joined.
+fn check_storable<'a>(texts: impl IntoIterator<Item = &'a str>) -> ApiResult<()> {
+    if texts.into_iter().any(|text| text.contains('\0')) {
+        return Err(ApiError::bad_data(
+            "names and versions in a report must not contain the NUL character",
+        ));
+    }
+    Ok(())
+}
+
 fn check_count(what: &str, count: i64) -> ApiResult<()> {
     if (0..=MAX_COUNT).contains(&count) {
         Ok(())
@@ -91,6 +104,20 @@ impl MetricsBuffer {
     /// Validates a metrics post and adds it to the batch. Nothing is added if any part is invalid.
     pub fn record_metrics(&self, environment: &str, metrics: ClientMetrics) -> ApiResult<()> {
         check_app_name(&metrics.app_name)?;
+        let bucket_texts = [&metrics.bucket.start, &metrics.bucket.stop]
+            .into_iter()
+            .filter_map(|value| value.as_ref().and_then(serde_json::Value::as_str));
+        let toggle_texts = metrics.bucket.toggles.iter().flat_map(|(name, counts)| {
+            std::iter::once(name.as_str()).chain(counts.variants.keys().map(String::as_str))
+        });
+        check_storable(
+            [metrics.app_name.as_str()]
+                .into_iter()
+                .chain(metrics.instance_id.as_deref())
+                .chain(metrics.sdk_version.as_deref())
+                .chain(bucket_texts)
+                .chain(toggle_texts),
+        )?;
         if metrics.bucket.toggles.len() > MAX_TOGGLES_PER_POST {
             return Err(ApiError::bad_data(format!(
                 "a metrics post may cover at most {MAX_TOGGLES_PER_POST} flags"
@@ -188,6 +215,18 @@ impl MetricsBuffer {
         registration: ClientRegistration,
     ) -> ApiResult<()> {
         check_app_name(&registration.app_name)?;
+        let started = registration
+            .started
+            .as_ref()
+            .and_then(serde_json::Value::as_str);
+        check_storable(
+            [registration.app_name.as_str()]
+                .into_iter()
+                .chain(registration.instance_id.as_deref())
+                .chain(registration.sdk_version.as_deref())
+                .chain(started)
+                .chain(registration.strategies.iter().map(String::as_str)),
+        )?;
         let instance_id = registration
             .instance_id
             .unwrap_or_else(|| "default".to_string());

@@ -720,6 +720,7 @@ fn build_flag(
             archived_at: None,
             created_at: Utc::now(),
             created_by: changes.actor().name.as_str().into(),
+            created_by_user_id: Some(changes.actor().user_id),
             environments: snapshot
                 .environments
                 .keys()

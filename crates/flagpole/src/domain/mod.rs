@@ -3,8 +3,10 @@
 //! `Core::change`, which retries on a concurrent write.
 
 pub mod batch;
+pub mod built_ins;
 pub mod context_fields;
 pub mod environments;
+pub mod event_text;
 pub mod events;
 pub mod features;
 pub mod legacy;
@@ -351,6 +353,10 @@ impl Event {
             event_type,
             ..Event::default()
         }
+    }
+
+    pub fn event_type(&self) -> &'static str {
+        self.event_type
     }
 
     pub fn project(mut self, project: &str) -> Event {

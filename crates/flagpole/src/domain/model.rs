@@ -69,6 +69,10 @@ pub struct Feature {
     pub archived_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub created_by: CompactString,
+    /// The user (or, for API tokens, Unleash's pseudo user) who created the flag; unknown for
+    /// flags created before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_user_id: Option<i64>,
     /// Per-environment state; an environment missing here is disabled with no strategies.
     #[serde(default)]
     pub environments: Environments,

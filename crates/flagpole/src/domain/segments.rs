@@ -92,9 +92,14 @@ pub async fn update(
         let previous = find(snapshot, id)?;
         check(snapshot, &input, Some(id))?;
         let mut segment = (*previous.value).clone();
+        // As in Unleash: a description or project left out stays as it was.
         segment.name = input.name.clone();
-        segment.description = input.description.clone();
-        segment.project = input.project.clone();
+        if input.description.is_some() {
+            segment.description = input.description.clone();
+        }
+        if input.project.is_some() {
+            segment.project = input.project.clone();
+        }
         segment.constraints = input.constraints.clone();
         changes.update(kind::SEGMENT, id.to_string(), previous, &segment)?;
         changes.record(

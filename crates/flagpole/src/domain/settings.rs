@@ -61,14 +61,19 @@ pub async fn set_frontend_origins(
             return Ok(());
         }
         let value = json!(origins);
-        match snapshot.settings.get(FRONTEND_API_ORIGINS) {
+        // As in Unleash, the first value of a setting is "created", later ones "updated".
+        let event_type = match snapshot.settings.get(FRONTEND_API_ORIGINS) {
             Some(previous) => {
-                changes.update(kind::SETTING, FRONTEND_API_ORIGINS, previous, &value)?
+                changes.update(kind::SETTING, FRONTEND_API_ORIGINS, previous, &value)?;
+                "setting-updated"
             }
-            None => changes.create(kind::SETTING, FRONTEND_API_ORIGINS, &value)?,
-        }
+            None => {
+                changes.create(kind::SETTING, FRONTEND_API_ORIGINS, &value)?;
+                "setting-created"
+            }
+        };
         changes.record(
-            Event::new("setting-updated")
+            Event::new(event_type)
                 .data(json!({ "id": "cors", "frontendApiOrigins": origins }))
                 .pre_data(json!({ "id": "cors", "frontendApiOrigins": before })),
         );

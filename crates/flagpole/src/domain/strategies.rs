@@ -30,6 +30,22 @@ pub fn default_rollout(feature_name: &str) -> Strategy {
     }
 }
 
+/// Whether any strategy is active: SDKs ignore disabled ones.
+pub fn any_active(strategies: &[Strategy]) -> bool {
+    strategies
+        .iter()
+        .any(|strategy| strategy.disabled != Some(true))
+}
+
+/// The sort order that puts a new strategy after the existing ones.
+pub fn next_sort_order(strategies: &[Strategy]) -> i64 {
+    strategies
+        .iter()
+        .filter_map(|s| s.sort_order)
+        .max()
+        .map_or(0, |max| max + 1)
+}
+
 /// The admin JSON of a strategy: every field present, as the Admin API shows it.
 pub fn admin_json(strategy: &Strategy) -> Value {
     serde_json::json!({
@@ -113,6 +129,12 @@ pub async fn add(
         Some(project),
         name,
         |snapshot, feature, events| {
+            // Unleash refuses a new strategy for an unknown environment as bad input.
+            if environments::find(snapshot, environment).is_err() {
+                return Err(ApiError::bad_data(format!(
+                    "There's no environment named {environment}"
+                )));
+            }
             let state = environment_state(snapshot, feature, environment)?;
             prepare(snapshot, name, &mut strategy)?;
             if state.strategies.len() >= validate::MAX_STRATEGIES {
@@ -124,14 +146,7 @@ pub async fn add(
             let mut added = strategy.clone();
             added.id = Some(ulid::Ulid::new().to_string().into());
             if added.sort_order.is_none() {
-                added.sort_order = Some(
-                    state
-                        .strategies
-                        .iter()
-                        .filter_map(|s| s.sort_order)
-                        .max()
-                        .map_or(0, |max| max + 1),
-                );
+                added.sort_order = Some(next_sort_order(&state.strategies));
             }
             state.strategies.push(added.clone());
             events.push(
@@ -200,6 +215,7 @@ pub async fn update(
                 replacement.sort_order = slot.sort_order;
             }
             let before = std::mem::replace(slot, replacement.clone());
+            let none_active = !any_active(&state.strategies);
             if before != replacement {
                 events.push(
                     Event::new("feature-strategy-update")
@@ -207,6 +223,10 @@ pub async fn update(
                         .data(admin_json(&replacement))
                         .pre_data(admin_json(&before)),
                 );
+            }
+            // As in Unleash: disabling the last active strategy switches the environment off.
+            if none_active {
+                features::toggle_in(snapshot, feature, events, environment, false)?;
             }
             Ok(replacement)
         },
@@ -247,17 +267,17 @@ pub async fn delete(
             let state = environment_state(snapshot, feature, environment)?;
             let position = position_of(&state.strategies, id)?;
             let removed = state.strategies.remove(position);
-            let none_left = state.strategies.is_empty();
+            // As in Unleash: an environment left without active strategies is switched off
+            // (SDKs would otherwise serve an enabled flag with no strategies as on for
+            // everyone), and the switch is recorded before the removal that caused it.
+            if !any_active(&state.strategies) {
+                features::toggle_in(snapshot, feature, events, environment, false)?;
+            }
             events.push(
                 Event::new("feature-strategy-remove")
                     .environment(environment)
                     .pre_data(admin_json(&removed)),
             );
-            // As in Unleash: an environment left without strategies is switched off, rather
-            // than left on for everyone.
-            if none_left {
-                features::toggle_in(snapshot, feature, events, environment, false)?;
-            }
             Ok(())
         },
     )
@@ -280,19 +300,32 @@ pub async fn set_sort_order(
         name,
         |snapshot, feature, events| {
             let state = environment_state(snapshot, feature, environment)?;
+            let ids = |strategies: &[Strategy]| -> Vec<String> {
+                strategies
+                    .iter()
+                    .filter_map(|s| s.id.as_deref().map(str::to_owned))
+                    .collect()
+            };
+            let before = ids(&state.strategies);
+            let mut changed = false;
             for (id, order) in &orders {
                 let position = position_of(&state.strategies, id)?;
                 let strategy = &mut state.strategies[position];
                 if strategy.sort_order != Some(*order) {
                     strategy.sort_order = Some(*order);
-                    events.push(
-                        Event::new("feature-strategy-update")
-                            .environment(environment)
-                            .data(admin_json(strategy)),
-                    );
+                    changed = true;
                 }
             }
             state.strategies.sort_by_key(|s| s.sort_order.unwrap_or(0));
+            // One event for the new order, as in Unleash.
+            if changed {
+                events.push(
+                    Event::new("strategy-order-changed")
+                        .environment(environment)
+                        .data(serde_json::json!({ "strategyIds": ids(&state.strategies) }))
+                        .pre_data(serde_json::json!({ "strategyIds": before })),
+                );
+            }
             Ok(())
         },
     )

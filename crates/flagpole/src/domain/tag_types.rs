@@ -1,4 +1,4 @@
-//! Tag types: the kinds of tags flags can carry (`simple` exists by default once created).
+//! Tag types: the kinds of tags flags can carry (`simple` is there from the start).
 
 use serde::Deserialize;
 
@@ -68,11 +68,15 @@ pub async fn update(
     validate::description(input.description.as_deref())?;
     core.change(actor, |snapshot, changes| {
         let previous = find(snapshot, name)?;
+        // As in Unleash: what the update leaves out stays as it was.
         let tag_type = TagType {
             name: name.to_owned(),
-            description: input.description.clone(),
-            icon: input.icon.clone(),
-            color: input.color.clone(),
+            description: input
+                .description
+                .clone()
+                .or_else(|| previous.value.description.clone()),
+            icon: input.icon.clone().or_else(|| previous.value.icon.clone()),
+            color: input.color.clone().or_else(|| previous.value.color.clone()),
         };
         changes.update(kind::TAG_TYPE, name, previous, &tag_type)?;
         changes.record(
@@ -85,17 +89,26 @@ pub async fn update(
     .await
 }
 
+/// Deletes a tag type and, as Unleash does, every tag of that type on every flag.
 pub async fn delete(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
     core.change(actor, |snapshot, changes| {
         let previous = find(snapshot, name)?;
-        let in_use = snapshot
+        for tagged in snapshot
             .features
             .values()
-            .any(|f| f.value.tags.iter().any(|t| t.tag_type == name));
-        if in_use {
-            return Err(ApiError::conflict(format!(
-                "Tag type {name} is used by flags; remove those tags first"
-            )));
+            .filter(|f| f.value.tags.iter().any(|t| t.tag_type == name))
+        {
+            let mut feature = (*tagged.value).clone();
+            let (removed, kept) = feature.tags.into_iter().partition(|t| t.tag_type == name);
+            feature.tags = kept;
+            changes.update(kind::FEATURE, feature.name.as_str(), tagged, &feature)?;
+            for tag in removed {
+                changes.record(
+                    Event::new("feature-untagged")
+                        .feature(&feature)
+                        .pre_data(&tag),
+                );
+            }
         }
         changes.delete(kind::TAG_TYPE, name, previous);
         changes.record(Event::new("tag-type-deleted").pre_data(&*previous.value));

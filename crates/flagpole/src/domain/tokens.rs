@@ -104,17 +104,25 @@ pub async fn create(
         .clone()
         .or(input.username.clone())
         .filter(|name| !name.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_data("The `/body/tokenName` property is required"))?;
+        .ok_or_else(|| {
+            ApiError::bad_field(
+                "/body/tokenName",
+                "The `/body/tokenName` property is required",
+            )
+        })?;
     if token_name.chars().count() > validate::MAX_NAME_LENGTH {
         return Err(ApiError::bad_data(
             "\"tokenName\" must be at most 100 characters long",
         ));
     }
     let token_type = TokenType::parse(&input.token_type).ok_or_else(|| {
-        ApiError::bad_data(format!(
-            "\"type\" must be admin, client, backend or frontend. You sent \"{}\".",
-            input.token_type
-        ))
+        ApiError::bad_field(
+            "/body/type",
+            format!(
+                "\"type\" must be admin, client, backend or frontend. You sent \"{}\".",
+                input.token_type
+            ),
+        )
     })?;
     if input.expires_at.is_some_and(|at| at <= Utc::now()) {
         return Err(ApiError::bad_data("\"expiresAt\" must be in the future"));
@@ -189,7 +197,8 @@ pub async fn ensure_init_token(
                 Some(environment.clone()),
             )?;
             let token = ApiToken {
-                token_name: format!("init-{}", token_type.as_str()),
+                // Unleash names its start-up tokens "admin", and changes are attributed to that.
+                token_name: "admin".into(),
                 token_type,
                 projects: scope.projects,
                 environment: scope.environment,
@@ -262,6 +271,23 @@ fn event_json(token: &ApiToken) -> serde_json::Value {
         "expiresAt": token.expires_at,
         "secret": token.secret_prefix,
     })
+}
+
+/// The answer to creating a token, shaped as Unleash's: the whole secret, the type as it was
+/// asked for (`backend` is kept as a `client` token), and no `seenAt`, nor `expiresAt` when
+/// the token does not expire.
+pub fn created_json(token: &ApiToken, secret: &Secret, requested_type: &str) -> serde_json::Value {
+    let mut answer = admin_json(token, Some(secret));
+    if let Some(fields) = answer.as_object_mut() {
+        fields.remove("seenAt");
+        if token.expires_at.is_none() {
+            fields.remove("expiresAt");
+        }
+        if requested_type == "backend" {
+            fields.insert("type".into(), "backend".into());
+        }
+    }
+    answer
 }
 
 /// The Admin API JSON of a token. `secret` is the full secret right after creation, and only the

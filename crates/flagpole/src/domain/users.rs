@@ -188,19 +188,46 @@ fn event_json(user: &User) -> Value {
     })
 }
 
+/// A user's avatar, as Unleash links it: Gravatar's picture for the email (else the username
+/// or name), which falls back to a generated pattern for addresses Gravatar does not know.
+pub fn image_url(identity: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(identity.trim().to_lowercase().as_bytes());
+    format!(
+        "https://gravatar.com/avatar/{}?s=42&d=retro&r=g",
+        hex::encode(digest)
+    )
+}
+
 /// The Admin API JSON of a user (Unleash's `userSchema`).
 pub fn admin_json(user: &User) -> Value {
+    let identity = user
+        .email
+        .as_deref()
+        .or(user.username.as_deref())
+        .or(user.name.as_deref())
+        .unwrap_or_default();
     let mut body = json!({
         "id": user.id,
-        "name": user.name,
-        "username": user.username,
         "rootRole": user.root_role.id(),
         "createdAt": user.created_at,
         "accountType": "User",
-        "isAPI": false,
+        "imageUrl": image_url(identity),
+        // What Flagpole has no notion of (SCIM provisioning, seats, company roles, product
+        // e-mails) is null, as on an Unleash user that never had it.
+        "scimId": null,
+        "seatType": null,
+        "companyRole": null,
+        "productUpdatesEmailConsent": null,
     });
-    if let Some(email) = &user.email {
-        body["email"] = json!(email);
+    for (field, value) in [
+        ("name", &user.name),
+        ("username", &user.username),
+        ("email", &user.email),
+    ] {
+        if let Some(value) = value {
+            body[field] = json!(value);
+        }
     }
     body
 }
@@ -231,8 +258,14 @@ fn claim_logins(
     }
     for login in new.iter().filter(|login| !old.contains(login)) {
         if snapshot.user_logins.contains_key(login) {
-            return Err(ApiError::conflict(format!(
-                "A user with the username or email \"{login}\" already exists"
+            // Unleash refuses a taken username or email as bad input.
+            let is_email = user
+                .email
+                .as_deref()
+                .is_some_and(|email| email.to_lowercase() == *login);
+            let field = if is_email { "email" } else { "username" };
+            return Err(ApiError::bad_data(format!(
+                "The \"{field}\" {login} is already taken by another user"
             )));
         }
         changes.create(

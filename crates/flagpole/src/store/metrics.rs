@@ -278,6 +278,18 @@ pub(super) async fn applications(pool: &AnyPool) -> StoreResult<Vec<ApplicationR
 }
 
 /// When each environment last reported the flag, epoch ms.
+pub(super) async fn last_seen_by_feature(pool: &AnyPool) -> StoreResult<HashMap<String, i64>> {
+    let rows = sqlx::query(
+        "select feature_name, max(last_seen_at) as last_seen_at from feature_last_seen \
+         group by feature_name",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| Ok((row.try_get("feature_name")?, row.try_get("last_seen_at")?)))
+        .collect()
+}
+
 pub(super) async fn last_seen(
     pool: &AnyPool,
     feature_name: &str,

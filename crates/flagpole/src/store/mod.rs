@@ -502,6 +502,13 @@ impl Store {
         metrics::last_seen(&self.pool, feature_name).await
     }
 
+    /// When SDKs last reported each flag they reported, in any environment.
+    pub async fn last_seen_by_feature(
+        &self,
+    ) -> StoreResult<std::collections::HashMap<String, i64>> {
+        metrics::last_seen_by_feature(&self.pool).await
+    }
+
     /// Stores a new sign-in session under the digest of its id.
     pub async fn insert_session(
         &self,

@@ -428,12 +428,24 @@ impl Errors {
     ) -> Result<Errors, UiError> {
         let message = match &error {
             ApiError::BadData { details, .. } => details.join("; "),
+            ApiError::BadField { path, detail } => {
+                let named = path.strip_prefix("/body/").unwrap_or(path);
+                if let Some((_, field)) = fields.iter().find(|(name, _)| *name == named) {
+                    let mut errors = Errors::none();
+                    errors.add(field, detail.clone());
+                    return Ok(errors);
+                }
+                detail.clone()
+            }
+            ApiError::WeakPassword(broken) => broken.join(" "),
             ApiError::Conflict(message) => {
                 let mut errors = Errors::none();
                 errors.add(conflict_field, message.clone());
                 return Ok(errors);
             }
-            ApiError::NotFound(message) | ApiError::Forbidden(message) => message.clone(),
+            ApiError::NotFound(message)
+            | ApiError::Forbidden(message)
+            | ApiError::InvalidOperation(message) => message.clone(),
             ApiError::MalformedJson(message) => message.clone(),
             _ => return Err(UiError(error)),
         };

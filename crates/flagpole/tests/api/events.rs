@@ -36,7 +36,7 @@ pub async fn search_filters_and_pages(backend: Backend) {
         .collect();
     assert_eq!(types, vec!["feature-created", "project-created"]);
     let by_token = app
-        .get("/api/admin/search/events?createdBy=IS:init-admin&type=feature-created")
+        .get("/api/admin/search/events?createdBy=IS:admin&type=feature-created")
         .await;
     assert_eq!(by_token["total"], 4);
 

@@ -1,5 +1,5 @@
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{Backend, TestApp};
 
@@ -148,7 +148,7 @@ pub async fn tags_and_tag_types(backend: Backend) {
         .await;
     assert_eq!(
         status,
-        StatusCode::NOT_FOUND,
+        StatusCode::BAD_REQUEST,
         "the tag type must exist first"
     );
     let (status, _) = app
@@ -184,27 +184,23 @@ pub async fn tags_and_tag_types(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["tags"], json!([{"type": "team", "value": "growth"}]));
+    assert_eq!(
+        body["tags"],
+        json!([{"type": "team", "value": "growth", "color": null}])
+    );
     assert_eq!(
         app.get("/api/admin/features/tagged/tags").await["tags"][0]["value"],
         "growth"
     );
-    let (status, _) = app
-        .admin(Method::DELETE, "/api/admin/tag-types/team", None)
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "in use");
-    let (status, _) = app
-        .admin(
-            Method::DELETE,
-            "/api/admin/features/tagged/tags/team/growth",
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    // As in Unleash, deleting a tag type in use takes its tags off every flag.
     let (status, _) = app
         .admin(Method::DELETE, "/api/admin/tag-types/team", None)
         .await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/admin/features/tagged/tags").await["tags"],
+        json!([])
+    );
     let events = app.get("/api/admin/search/events?feature=tagged").await;
     let types: Vec<&str> = events["events"]
         .as_array()
@@ -214,10 +210,11 @@ pub async fn tags_and_tag_types(backend: Backend) {
         .collect();
     assert_eq!(
         types,
+        // Newest first; an update adds before it removes, as in Unleash.
         vec![
             "feature-untagged",
-            "feature-tagged",
             "feature-untagged",
+            "feature-tagged",
             "feature-tagged",
             "feature-created"
         ]
@@ -259,8 +256,18 @@ pub async fn context_fields_and_feature_types(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        Value::Null,
+        "Unleash answers an update without a body"
+    );
+    let body = app.get("/api/admin/context/region").await;
     assert_eq!(body["legalValues"], json!([{"value": "eu"}]));
-    assert_eq!(body["stickiness"], true);
+    assert_eq!(body["description"], "region code");
+    assert_eq!(
+        body["stickiness"], false,
+        "left out, as in Unleash: not sticky"
+    );
     let (status, _) = app
         .admin(Method::DELETE, "/api/admin/context/region", None)
         .await;

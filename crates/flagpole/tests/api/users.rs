@@ -134,16 +134,17 @@ pub async fn users_crud_with_events(backend: Backend) {
         "Alice@Example.com"
     );
 
-    // Names are unique in any case, across usernames and emails; bad input changes nothing.
+    // Names are unique in any case, across usernames and emails (a taken one is bad input, as
+    // in Unleash); bad input changes nothing.
     let before = app.event_count().await;
     let invalid = [
         (
             json!({"username": "ALICE", "rootRole": 3}),
-            StatusCode::CONFLICT,
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"username": "bob", "email": "alice@example.com", "rootRole": 3}),
-            StatusCode::CONFLICT,
+            StatusCode::BAD_REQUEST,
         ),
         (
             json!({"username": "bob", "rootRole": 3, "password": "short"}),

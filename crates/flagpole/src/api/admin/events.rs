@@ -30,9 +30,9 @@ pub async fn list(
     State(state): State<AppState>,
     QueryPairs(parameters): QueryPairs,
 ) -> ApiResult<Json<Value>> {
-    let query = search_query(&parameters)?;
+    let query = legacy_query(&parameters)?;
     let (events, total) = state.core.store.events(&query).await?;
-    let events: Vec<Value> = events.iter().map(event_json).collect();
+    let events: Vec<Value> = events.iter().map(legacy_event_json).collect();
     Ok(Json(
         json!({ "version": 1, "events": events, "totalEvents": total }),
     ))
@@ -59,15 +59,37 @@ pub async fn for_feature(
     QueryPairs(mut parameters): QueryPairs,
 ) -> ApiResult<Json<Value>> {
     parameters.push(("feature".into(), format!("IS:{feature}")));
-    let query = search_query(&parameters)?;
+    let query = legacy_query(&parameters)?;
     let (events, total) = state.core.store.events(&query).await?;
-    let events: Vec<Value> = events.iter().map(event_json).collect();
+    let events: Vec<Value> = events.iter().map(legacy_event_json).collect();
     Ok(Json(json!({
         "version": 1,
         "toggleName": feature,
         "events": events,
         "totalEvents": total,
     })))
+}
+
+/// The older listings' query: as the search's, but a page is 100 events unless `limit` says
+/// otherwise, as in Unleash.
+fn legacy_query(parameters: &[(String, String)]) -> ApiResult<crate::store::EventQuery> {
+    let mut query = search_query(parameters)?;
+    if !parameters.iter().any(|(key, _)| key == "limit") {
+        query.limit = LEGACY_PAGE_SIZE;
+    }
+    Ok(query)
+}
+
+const LEGACY_PAGE_SIZE: i64 = 100;
+
+/// An event as the older listings show it: without the search's label and summary.
+fn legacy_event_json(event: &crate::store::EventRecord) -> Value {
+    let mut body = event_json(event);
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove("label");
+        fields.remove("summary");
+    }
+    body
 }
 
 /// `GET /api/admin/search/events`: filters in Unleash's operator syntax, paged.

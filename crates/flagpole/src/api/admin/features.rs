@@ -7,7 +7,10 @@ use flagpole_eval::wire::{Dependency, Strategy, Variant};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::ApiJson;
+use std::collections::BTreeMap;
+
+use super::feature_views;
+use crate::api::{ApiJson, QueryPairs};
 use crate::app::AppState;
 use crate::auth::AdminAuth;
 use crate::domain::features::{self as domain, CreateFeature, Edit, FeatureMetadata};
@@ -42,7 +45,7 @@ pub async fn list(
         .features
         .values()
         .filter(|f| f.value.project == project && !f.value.archived)
-        .map(|f| domain::summary_json(&snapshot, &f.value))
+        .map(|f| feature_views::summary_json(&snapshot, &f.value))
         .collect();
     Ok(Json(json!({ "version": 2, "features": features })))
 }
@@ -79,6 +82,7 @@ pub async fn create(
     params(
         ("project" = String, Path, description = "Project id"),
         ("feature" = String, Path, description = "Flag name"),
+        ("variantEnvironments" = Option<bool>, Query, description = "Include each environment's variants"),
     ),
     responses(
         (status = 200, description = "The flag", body = crate::api::schema::Feature),
@@ -88,13 +92,27 @@ pub async fn get_one(
     _: AdminAuth,
     State(state): State<AppState>,
     Path((project, name)): FeaturePath,
+    QueryPairs(query): QueryPairs,
 ) -> ApiResult<Json<Value>> {
+    let with_variants = query
+        .iter()
+        .any(|(key, value)| key == "variantEnvironments" && value == "true");
     let snapshot = state.core.fresh().await?;
     let feature = domain::find(&snapshot, &project, &name)?;
-    let mut body = domain::admin_json(&snapshot, &feature.value);
-    // When SDKs last reported the flag, per environment (written with the metrics batches).
+    let mut body = feature_views::admin_json(&snapshot, &feature.value, with_variants);
+    // When SDKs last reported the flag and how it answered them this hour, per environment
+    // (written with the metrics batches).
     state.core.metrics.flush(&state.core.store).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let hour_start = now - now.rem_euclid(3_600_000);
+    let mut this_hour: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for row in state.core.store.feature_usage(&name, hour_start).await? {
+        let counts = this_hour.entry(row.environment).or_default();
+        counts.0 += row.yes;
+        counts.1 += row.no;
+    }
     let last_seen = state.core.store.last_seen(&name).await?;
+    body["collaborators"] = json!({ "users": feature_views::collaborators(&state, &name).await? });
     let timestamp = |millis: i64| {
         chrono::DateTime::from_timestamp_millis(millis)
             .map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
@@ -102,15 +120,16 @@ pub async fn get_one(
     };
     if let Some(environments) = body["environments"].as_array_mut() {
         for environment in environments {
-            if let Some(millis) = environment["name"].as_str().and_then(|n| last_seen.get(n)) {
+            let name = environment["name"].as_str().unwrap_or_default().to_owned();
+            if let Some(millis) = last_seen.get(&name) {
                 environment["lastSeenAt"] = timestamp(*millis);
+            }
+            if let Some((yes, no)) = this_hour.get(&name) {
+                environment["yes"] = json!(yes);
+                environment["no"] = json!(no);
             }
         }
     }
-    body["lastSeenAt"] = last_seen
-        .values()
-        .max()
-        .map_or(Value::Null, |m| timestamp(*m));
     Ok(Json(body))
 }
 
@@ -206,17 +225,27 @@ pub async fn get_environment(
 ) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let feature = domain::find(&snapshot, &project, &name)?;
-    let env = environments::find(&snapshot, &environment)?;
+    environments::find(&snapshot, &environment)?;
     let current = feature.value.environment(&environment);
+    // Unleash's shape: `name` is the flag's, and each strategy names its flag instead of
+    // listing segments.
+    let strategies: Vec<Value> = current
+        .strategies
+        .iter()
+        .map(|strategy| {
+            let mut body = strategies::admin_json(strategy);
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("segments");
+                fields.insert("featureName".into(), name.as_str().into());
+            }
+            body
+        })
+        .collect();
     Ok(Json(json!({
-        "name": environment,
-        "featureName": name,
+        "name": name,
         "environment": environment,
-        "type": env.value.environment_type,
-        "sortOrder": env.value.sort_order,
         "enabled": current.enabled,
-        "strategies": current.strategies.iter().map(strategies::admin_json).collect::<Vec<_>>(),
-        "variants": current.variants,
+        "strategies": strategies,
     })))
 }
 
@@ -302,14 +331,20 @@ pub async fn list_strategies(
     Path((project, name, environment)): EnvironmentPath,
 ) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
-    let feature = domain::find(&snapshot, &project, &name)?;
+    // Unleash lists the strategies of archived flags too.
+    let feature = domain::find_including_archived(&snapshot, &project, &name)?;
     environments::find(&snapshot, &environment)?;
     let list: Vec<Value> = feature
         .value
         .environment(&environment)
         .strategies
         .iter()
-        .map(strategies::admin_json)
+        .map(|strategy| {
+            let mut body = strategies::admin_json(strategy);
+            // Release plans are not supported; Unleash lists their milestone as null.
+            body["milestoneId"] = Value::Null;
+            body
+        })
         .collect();
     Ok(Json(Value::Array(list)))
 }
@@ -506,8 +541,8 @@ pub async fn set_strategy_sort_order(
     Ok(StatusCode::OK)
 }
 
-fn variants_json(name: &str, variants: &[Variant]) -> Json<Value> {
-    Json(json!({ "version": 1, "name": name, "variants": variants }))
+fn variants_json(variants: &[Variant]) -> Json<Value> {
+    Json(json!({ "version": 1, "variants": variants }))
 }
 
 #[utoipa::path(
@@ -533,7 +568,6 @@ pub async fn get_variants(
     let feature = domain::find(&snapshot, &project, &name)?;
     environments::find(&snapshot, &environment)?;
     Ok(variants_json(
-        &name,
         &feature.value.environment(&environment).variants,
     ))
 }
@@ -568,7 +602,7 @@ pub async fn put_variants(
         Edit::Replace(variants),
     )
     .await?;
-    Ok(variants_json(&name, &variants))
+    Ok(variants_json(&variants))
 }
 
 #[utoipa::path(
@@ -601,7 +635,7 @@ pub async fn patch_variants(
         Edit::Patch(patch),
     )
     .await?;
-    Ok(variants_json(&name, &variants))
+    Ok(variants_json(&variants))
 }
 
 #[utoipa::path(
@@ -705,7 +739,7 @@ fn archived_json(state: &AppState, project: Option<&str>) -> Json<Value> {
         .features
         .values()
         .filter(|f| f.value.archived && project.is_none_or(|p| f.value.project == p))
-        .map(|f| domain::summary_json(&snapshot, &f.value))
+        .map(|f| feature_views::archived_summary_json(&snapshot, &f.value))
         .collect();
     Json(json!({ "version": 2, "features": features }))
 }
@@ -805,8 +839,11 @@ pub async fn list_tags(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
-    let feature = domain::find_any(&snapshot, &name)?;
-    Ok(Json(json!({ "version": 1, "tags": feature.value.tags })))
+    let feature = domain::find_any_including_archived(&snapshot, &name)?;
+    Ok(Json(feature_views::tags_json(
+        &snapshot,
+        &feature.value.tags,
+    )))
 }
 
 #[utoipa::path(
@@ -868,7 +905,8 @@ pub async fn update_tags(
         changes.removed_tags,
     )
     .await?;
-    Ok(Json(json!({ "version": 1, "tags": tags })))
+    let snapshot = state.core.fresh().await?;
+    Ok(Json(feature_views::tags_json(&snapshot, &tags)))
 }
 
 #[utoipa::path(

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::api::ApiJson;
 use crate::app::AppState;
 use crate::auth::AdminAuth;
-use crate::domain::context_fields::{self, ContextFieldInput, BUILT_IN};
+use crate::domain::context_fields::{self, ContextFieldInput};
 use crate::domain::settings;
 use crate::domain::tag_types::{self, TagTypeInput};
 use crate::domain::validate::FEATURE_TYPES;
@@ -74,7 +74,12 @@ pub async fn create_tag_type(
     ApiJson(input): ApiJson<TagTypeInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let tag_type = tag_types::create(&state.core, &auth.actor, input).await?;
-    Ok((StatusCode::CREATED, Json(json!(tag_type))))
+    // Unleash answers with what was given: no `icon` or `color` when they were left out.
+    let mut answer = json!(tag_type);
+    if let Some(fields) = answer.as_object_mut() {
+        fields.retain(|_, value| !value.is_null());
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 #[utoipa::path(
@@ -111,7 +116,7 @@ pub async fn validate_tag_type(
     ),
     request_body = crate::domain::tag_types::TagTypeInput,
     responses(
-        (status = 200, description = "The tag type", body = crate::domain::model::TagType),
+        (status = 200, description = "Updated; no body, as in Unleash"),
     )
 )]
 pub async fn update_tag_type(
@@ -119,9 +124,9 @@ pub async fn update_tag_type(
     State(state): State<AppState>,
     Path(name): Path<String>,
     ApiJson(input): ApiJson<TagTypeInput>,
-) -> ApiResult<Json<Value>> {
-    let tag_type = tag_types::update(&state.core, &auth.actor, &name, input).await?;
-    Ok(Json(json!(tag_type)))
+) -> ApiResult<StatusCode> {
+    tag_types::update(&state.core, &auth.actor, &name, input).await?;
+    Ok(StatusCode::OK)
 }
 
 #[utoipa::path(
@@ -133,8 +138,7 @@ pub async fn update_tag_type(
         ("name" = String, Path, description = "Name"),
     ),
     responses(
-        (status = 200, description = "Deleted"),
-        (status = 409, description = "Flags still carry tags of this type", body = crate::api::schema::ErrorBody),
+        (status = 200, description = "Deleted, with every tag of this type"),
     )
 )]
 pub async fn delete_tag_type(
@@ -150,33 +154,24 @@ pub async fn delete_tag_type(
     get,
     path = "/context",
     tag = "Context fields",
-    summary = "List context fields, built-in ones first",
+    summary = "List context fields, with how many flags and projects use each",
     responses(
         (status = 200, description = "Context fields", body = Vec<crate::api::schema::ListedContextField>),
     )
 )]
 pub async fn list_context(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
-    let mut list: Vec<Value> = BUILT_IN
-        .iter()
-        .filter(|name| **name != "properties")
-        .map(|name| {
-            json!({
-                "name": name,
-                "description": "Built in: every SDK can fill it",
-                "stickiness": matches!(*name, "userId" | "sessionId"),
-                "sortOrder": 0,
-                "legalValues": [],
-                "createdAt": null,
-            })
+    let list: Vec<Value> = snapshot
+        .context_fields
+        .values()
+        .map(|field| {
+            let usage = context_fields::usage(&snapshot, &field.value.name);
+            let mut listed = json!(field.value.as_ref());
+            listed["usedInFeatures"] = usage.features.into();
+            listed["usedInProjects"] = usage.projects.into();
+            listed
         })
         .collect();
-    list.extend(
-        snapshot
-            .context_fields
-            .values()
-            .map(|f| json!(f.value.as_ref())),
-    );
     Ok(Json(Value::Array(list)))
 }
 
@@ -233,7 +228,7 @@ pub async fn create_context(
     ),
     request_body = crate::domain::context_fields::ContextFieldInput,
     responses(
-        (status = 200, description = "The field", body = crate::domain::model::ContextField),
+        (status = 200, description = "Updated; no body, as in Unleash"),
     )
 )]
 pub async fn update_context(
@@ -241,9 +236,9 @@ pub async fn update_context(
     State(state): State<AppState>,
     Path(name): Path<String>,
     ApiJson(input): ApiJson<ContextFieldInput>,
-) -> ApiResult<Json<Value>> {
-    let field = context_fields::update(&state.core, &auth.actor, &name, input).await?;
-    Ok(Json(json!(field)))
+) -> ApiResult<StatusCode> {
+    context_fields::update(&state.core, &auth.actor, &name, input).await?;
+    Ok(StatusCode::OK)
 }
 
 #[utoipa::path(
@@ -299,12 +294,26 @@ pub async fn ui_config(_: AdminAuth, State(state): State<AppState>) -> ApiResult
     let snapshot = state.core.fresh().await?;
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "name": "Flagpole",
         "environment": "Flagpole",
         "unleashUrl": "",
         "baseUriPath": "",
-        "versionInfo": { "current": { "oss": env!("CARGO_PKG_VERSION") }, "isLatest": true },
+        "versionInfo": {
+            "current": { "oss": env!("CARGO_PKG_VERSION"), "enterprise": "" },
+            "latest": {},
+            "isLatest": true,
+        },
         "frontendApiOrigins": settings::frontend_origins(&state.core, &snapshot),
+        // Sign-in is by password (Unleash's "open-source" kind); no e-mail is sent, there is
+        // no Prometheus query API, no maintenance mode and no limit on sessions per user.
+        "authenticationType": "open-source",
+        "disablePasswordAuth": false,
+        "emailEnabled": false,
+        "prometheusAPIAvailable": false,
+        "maintenanceMode": false,
+        "maxSessionsCount": 0,
+        "impactMetrics": "disabled",
+        "storiesPageEnabled": false,
+        "unleashContext": {},
     })))
 }
 

@@ -3,6 +3,7 @@
 
 mod batch;
 mod events;
+mod feature_views;
 pub(crate) mod features;
 mod legacy;
 pub(crate) mod metadata;

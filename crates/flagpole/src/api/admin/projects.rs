@@ -15,21 +15,27 @@ use crate::error::ApiResult;
 use crate::snapshot::Snapshot;
 
 fn project_json(snapshot: &Snapshot, project: &Project) -> Value {
-    let feature_count = snapshot
+    let live: Vec<_> = snapshot
         .features
         .values()
         .filter(|f| f.value.project == project.id && !f.value.archived)
-        .count();
+        .collect();
+    // Technical debt: the share of the project's flags marked stale, in percent.
+    let stale = live.iter().filter(|f| f.value.stale).count();
+    let technical_debt = (stale * 100).checked_div(live.len()).unwrap_or(0);
     json!({
         "id": project.id,
         "name": project.name,
         "description": project.description,
         "createdAt": project.created_at,
-        "featureCount": feature_count,
+        "featureCount": live.len(),
         "memberCount": 0,
-        "health": 100,
+        "health": 100 - technical_debt,
+        "technicalDebt": technical_debt,
         "mode": "open",
-        "favorite": false,
+        // Projects are deleted, not archived; and owned by nobody in particular.
+        "archivedAt": null,
+        "owners": [{ "ownerType": "system" }],
     })
 }
 
@@ -44,12 +50,71 @@ fn project_json(snapshot: &Snapshot, project: &Project) -> Value {
 )]
 pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
-    let list: Vec<Value> = snapshot
-        .projects
-        .values()
-        .map(|p| project_json(&snapshot, &p.value))
-        .collect();
+    state.core.metrics.flush(&state.core.store).await?;
+    let last_seen = state.core.store.last_seen_by_feature().await?;
+    let mut list = Vec::new();
+    for project in snapshot.projects.values() {
+        let mut body = project_json(&snapshot, &project.value);
+        let activity = activity(&state, &snapshot, &project.value.id, &last_seen).await?;
+        body["lastUpdatedAt"] = activity.last_updated_at;
+        body["lastReportedFlagUsage"] = activity.last_reported_flag_usage;
+        body["onboardingStatus"] = activity.onboarding_status;
+        list.push(body);
+    }
     Ok(Json(json!({ "version": 1, "projects": list })))
+}
+
+/// What the listing tells about a project's activity, as Unleash does.
+struct Activity {
+    /// When anything in the project last changed (its newest audit event).
+    last_updated_at: Value,
+    /// When an SDK last reported one of its flags.
+    last_reported_flag_usage: Value,
+    /// `onboarding-started` without flags, `first-flag-created` until an SDK reports one of
+    /// them, then `onboarded`.
+    onboarding_status: Value,
+}
+
+async fn activity(
+    state: &AppState,
+    snapshot: &Snapshot,
+    project: &str,
+    last_seen: &std::collections::HashMap<String, i64>,
+) -> ApiResult<Activity> {
+    let query = crate::store::EventQuery {
+        projects: vec![project.to_owned()],
+        limit: 1,
+        ..Default::default()
+    };
+    let (newest, _) = state.core.store.events(&query).await?;
+    let timestamp = |millis: i64| {
+        chrono::DateTime::from_timestamp_millis(millis).map_or(Value::Null, |t| {
+            json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        })
+    };
+    let flags: Vec<&str> = snapshot
+        .features
+        .values()
+        .filter(|f| f.value.project == project)
+        .map(|f| f.value.name.as_str())
+        .collect();
+    let reported = flags
+        .iter()
+        .filter_map(|f| last_seen.get(*f))
+        .max()
+        .copied();
+    let onboarding_status = match (flags.first(), reported) {
+        (None, _) => json!({ "status": "onboarding-started" }),
+        (Some(first), None) => json!({ "status": "first-flag-created", "feature": first }),
+        (Some(_), Some(_)) => json!({ "status": "onboarded" }),
+    };
+    Ok(Activity {
+        last_updated_at: newest
+            .first()
+            .map_or(Value::Null, |event| timestamp(event.created_at_millis)),
+        last_reported_flag_usage: reported.map_or(Value::Null, timestamp),
+        onboarding_status,
+    })
 }
 
 #[utoipa::path(
@@ -147,7 +212,28 @@ fn environment_json(environment: &Environment) -> Value {
         "enabled": environment.enabled,
         "protected": environment.protected,
         "sortOrder": environment.sort_order,
+        // Change requests (and so required approvals) are not configured per environment yet.
+        "requiredApprovals": null,
     })
+}
+
+/// An environment in the listing, with how much uses it: projects, API tokens scoped to it,
+/// and live flags switched on in it.
+fn listed_environment_json(snapshot: &Snapshot, environment: &Environment) -> Value {
+    let name = environment.name.as_str();
+    let mut body = environment_json(environment);
+    body["projectCount"] = json!(snapshot.projects.len());
+    body["apiTokenCount"] = json!(snapshot
+        .tokens
+        .values()
+        .filter(|token| token.value.environment == name)
+        .count());
+    body["enabledToggleCount"] = json!(snapshot
+        .features
+        .values()
+        .filter(|f| !f.value.archived && f.value.environment(name).enabled)
+        .count());
+    body
 }
 
 #[utoipa::path(
@@ -167,7 +253,7 @@ pub async fn list_environments(
     let list: Vec<Value> = snapshot
         .sorted_environments()
         .into_iter()
-        .map(environment_json)
+        .map(|environment| listed_environment_json(&snapshot, environment))
         .collect();
     Ok(Json(json!({ "version": 1, "environments": list })))
 }

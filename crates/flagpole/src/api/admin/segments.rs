@@ -13,19 +13,29 @@ use crate::domain::segments::{self, SegmentInput};
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::Snapshot;
 
-fn segment_json(snapshot: &Snapshot, segment: &Segment) -> Value {
-    let (flags, projects) = segments::usage(snapshot, segment.id);
-    json!({
+/// A segment as Unleash shows it: `project` only when it has one.
+fn segment_json(segment: &Segment) -> Value {
+    let mut body = json!({
         "id": segment.id,
         "name": segment.name,
         "description": segment.description,
-        "project": segment.project,
         "constraints": segment.constraints,
         "createdBy": segment.created_by,
         "createdAt": segment.created_at,
-        "usedInFeatures": flags,
-        "usedInProjects": projects,
-    })
+    });
+    if let Some(project) = &segment.project {
+        body["project"] = project.as_str().into();
+    }
+    body
+}
+
+/// A segment in the listing, with how many flags and projects use it.
+fn listed_segment_json(snapshot: &Snapshot, segment: &Segment) -> Value {
+    let (flags, projects) = segments::usage(snapshot, segment.id);
+    let mut body = segment_json(segment);
+    body["usedInFeatures"] = flags.into();
+    body["usedInProjects"] = projects.into();
+    body
 }
 
 fn parse_id(raw: &str) -> ApiResult<i64> {
@@ -47,7 +57,7 @@ pub async fn list(_: AdminAuth, State(state): State<AppState>) -> ApiResult<Json
     let list: Vec<Value> = snapshot
         .segments
         .values()
-        .map(|s| segment_json(&snapshot, &s.value))
+        .map(|s| listed_segment_json(&snapshot, &s.value))
         .collect();
     Ok(Json(json!({ "segments": list })))
 }
@@ -71,7 +81,7 @@ pub async fn get_one(
 ) -> ApiResult<Json<Value>> {
     let snapshot = state.core.fresh().await?;
     let segment = segments::find(&snapshot, parse_id(&id)?)?;
-    Ok(Json(segment_json(&snapshot, &segment.value)))
+    Ok(Json(segment_json(&segment.value)))
 }
 
 #[utoipa::path(
@@ -91,8 +101,7 @@ pub async fn create(
     ApiJson(input): ApiJson<SegmentInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let segment = segments::create(&state.core, &auth.actor, input).await?;
-    let body = segment_json(&state.core.snapshot.current(), &segment);
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(segment_json(&segment))))
 }
 
 #[utoipa::path(

@@ -87,11 +87,12 @@ pub async fn create(
     if TokenType::parse(&input.token_type) == Some(TokenType::Admin) {
         auth.require(Access::Admin)?;
     }
+    let requested_type = input.token_type.clone();
     let (token, secret) = tokens::create(&state.core, &auth.actor, input).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, "api-tokens")],
-        Json(tokens::admin_json(&token, Some(&secret))),
+        Json(tokens::created_json(&token, &secret, &requested_type)),
     ))
 }
 

@@ -211,14 +211,15 @@ pub async fn change_user_password(
 pub async fn me(auth: AdminAuth) -> ApiResult<Response> {
     let user = match &auth.user {
         Some(user) => users::admin_json(user),
-        // An admin API token: described as a pseudo user, as Unleash does.
+        // An admin API token, described as Unleash describes one (all but its secret, which
+        // Flagpole never shows again).
         None => json!({
-            "id": auth.actor.user_id,
             "username": auth.actor.name,
-            "name": auth.actor.name,
-            "rootRole": auth.role.id(),
-            "accountType": "Service Account",
-            "isAPI": true,
+            "permissions": ["ADMIN"],
+            "environment": "*",
+            "type": "admin",
+            "projects": ["*"],
+            "internalAdminTokenUserId": auth.actor.user_id,
         }),
     };
     let permissions: Vec<Value> = auth
@@ -252,6 +253,7 @@ pub async fn me(auth: AdminAuth) -> ApiResult<Response> {
     summary = "The caller's root role and projects",
     responses(
         (status = 200, description = "The profile", body = crate::api::schema::Profile),
+        (status = 400, description = "Called with an API token, which has no profile", body = crate::api::schema::ErrorBody),
     )
 )]
 pub async fn profile(auth: AdminAuth, State(state): State<AppState>) -> ApiResult<Json<Value>> {

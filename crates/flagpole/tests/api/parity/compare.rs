@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// Replaces what legitimately differs between two servers that behave the same: times,
-/// generated ids, token secrets, and the prose of error messages (each server words its own;
-/// the error's `name`, status and number of details are compared).
+/// generated ids, token secrets, and prose (error messages, event labels and summaries: each
+/// server words its own; the error's `name`, status and number of details are compared). The
+/// Frontend API's toggles are compared as a set.
 pub(super) fn normalise(status: u16, body: &Value, ignore: &[String]) -> Value {
     let mut body = normalise_value(body);
     if status >= 400 {
@@ -21,11 +22,27 @@ pub(super) fn normalise(status: u16, body: &Value, ignore: &[String]) -> Value {
                         if detail.contains_key("message") {
                             detail.insert("message".into(), json!("<message>"));
                         }
+                        // A password's broken rules: each server words its own.
+                        if let Some(Value::Array(rules)) = detail.get_mut("validationErrors") {
+                            rules.fill(json!("<message>"));
+                        }
                         detail.remove("description");
                     }
                 }
             }
         }
+    }
+    // An event's label and summary are prose, worded by each server; its group is an id.
+    for (pointer, placeholder) in [
+        ("/events/*/label", "<prose>"),
+        ("/events/*/summary", "<prose>"),
+        ("/events/*/groupId", "<uid>"),
+    ] {
+        for_each_at(&mut body, pointer, &mut |value| *value = json!(placeholder));
+    }
+    // The Frontend API's toggles are a set: SDKs look them up by name.
+    if let Some(Value::Array(toggles)) = body.get_mut("toggles") {
+        toggles.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     }
     // The Client API's revision and ETag count each server's own changes.
     for pointer in ["/meta/revisionId", "/meta/etag", "/meta/queryHash"]
@@ -156,10 +173,16 @@ pub(super) fn remove_at(value: &mut Value, pointer: &str) {
     for_each_at(
         value,
         if parent.is_empty() { "" } else { parent },
-        &mut |parent| {
-            if let Value::Object(fields) = parent {
+        &mut |parent| match parent {
+            Value::Object(fields) => {
                 fields.remove(&last);
             }
+            Value::Array(items) => {
+                if let Some(index) = last.parse::<usize>().ok().filter(|i| *i < items.len()) {
+                    items.remove(index);
+                }
+            }
+            _ => {}
         },
     );
 }
@@ -174,9 +197,41 @@ pub(super) fn values_at(value: &Value, pointer: &str) -> Vec<Option<Value>> {
     };
     let last = last.replace("~1", "/").replace("~0", "~");
     for_each_at(&mut copy, parent, &mut |parent| {
-        found.push(parent.get(&last).cloned());
+        found.push(child(parent, &last).cloned());
     });
     found
+}
+
+/// The field, or the array element, named `key`.
+fn child<'a>(parent: &'a Value, key: &str) -> Option<&'a Value> {
+    match parent {
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        other => other.get(key),
+    }
+}
+
+/// Puts `replacement` at a pointer without `*` (creating the field if its parent exists), or
+/// removes what is there when `replacement` is `None`.
+pub(super) fn put_at(value: &mut Value, pointer: &str, replacement: Option<&Value>) {
+    let Some(replacement) = replacement else {
+        remove_at(value, pointer);
+        return;
+    };
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match value.pointer_mut(parent) {
+        Some(Value::Object(fields)) => {
+            fields.insert(last, replacement.clone());
+        }
+        Some(Value::Array(items)) => {
+            if let Some(item) = last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                *item = replacement.clone();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// One place where Flagpole's answer is not Unleash's: the JSON pointer (`status` for the
