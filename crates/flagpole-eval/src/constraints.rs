@@ -132,49 +132,99 @@ fn single_value(constraint: &Constraint) -> Option<&str> {
 }
 
 pub fn compile(constraint: &Constraint, warnings: &mut Vec<String>) -> CompiledConstraint {
-    let mut invalid = |why: String| {
+    let (check, problem) = check_of(constraint);
+    if let Some(problem) = problem {
         warnings.push(format!(
-            "constraint on {} ({}): {why}; it never matches",
-            constraint.context_name, constraint.operator
+            "{}; {}",
+            describe(constraint, &problem),
+            problem.consequence()
         ));
-        Check::Never
+    }
+    CompiledConstraint {
+        field: Field::parse(&constraint.context_name),
+        // NOT_IN is compiled as IN, inverted.
+        inverted: constraint.inverted != (constraint.operator == Operator::NotIn),
+        check,
+    }
+}
+
+/// Why a constraint cannot be used as written, if it cannot: the one reading of its values,
+/// shared by evaluation (which warns and fails closed) and by the server (which refuses it).
+pub fn problem(constraint: &Constraint) -> Option<String> {
+    check_of(constraint)
+        .1
+        .map(|problem| describe(constraint, &problem))
+}
+
+/// What is wrong with a constraint's values.
+enum Problem {
+    /// The constraint can never match.
+    Unusable(String),
+    /// Some `IN_CIDR` values are not addresses or ranges; the others still apply.
+    IgnoredRanges(String),
+}
+
+impl Problem {
+    fn consequence(&self) -> &'static str {
+        match self {
+            Problem::Unusable(_) => "it never matches",
+            Problem::IgnoredRanges(_) => "those values are ignored",
+        }
+    }
+}
+
+fn describe(constraint: &Constraint, problem: &Problem) -> String {
+    let why = match problem {
+        Problem::Unusable(why) | Problem::IgnoredRanges(why) => why,
     };
+    format!(
+        "constraint on {} ({}): {why}",
+        constraint.context_name, constraint.operator
+    )
+}
+
+/// The compiled check of a constraint, and what is wrong with it, if anything.
+fn check_of(constraint: &Constraint) -> (Check, Option<Problem>) {
     let operator = &constraint.operator;
     let value = single_value(constraint);
-    let check = match operator {
-        Operator::In | Operator::NotIn => Check::In(ValueSet::new(&constraint.values)),
-        Operator::StrContains | Operator::StrStartsWith | Operator::StrEndsWith => Check::Text {
-            operator: match operator {
-                Operator::StrContains => TextOperator::Contains,
-                Operator::StrStartsWith => TextOperator::StartsWith,
-                _ => TextOperator::EndsWith,
+    let unusable = |why: String| (Check::Never, Some(Problem::Unusable(why)));
+    match operator {
+        Operator::In | Operator::NotIn => (Check::In(ValueSet::new(&constraint.values)), None),
+        Operator::StrContains | Operator::StrStartsWith | Operator::StrEndsWith => (
+            Check::Text {
+                operator: match operator {
+                    Operator::StrContains => TextOperator::Contains,
+                    Operator::StrStartsWith => TextOperator::StartsWith,
+                    _ => TextOperator::EndsWith,
+                },
+                values: if constraint.case_insensitive {
+                    constraint.values.iter().map(|v| v.to_lowercase()).collect()
+                } else {
+                    constraint.values.clone()
+                },
+                case_insensitive: constraint.case_insensitive,
             },
-            values: if constraint.case_insensitive {
-                constraint.values.iter().map(|v| v.to_lowercase()).collect()
-            } else {
-                constraint.values.clone()
-            },
-            case_insensitive: constraint.case_insensitive,
-        },
+            None,
+        ),
         Operator::NumEq
         | Operator::NumGt
         | Operator::NumGte
         | Operator::NumLt
         | Operator::NumLte => match value.and_then(parse_number) {
-            Some(number) => Check::Number(Comparison::of(operator), number),
-            None => invalid(format!("{value:?} is not a number")),
+            Some(number) => (Check::Number(Comparison::of(operator), number), None),
+            None => unusable(format!("{value:?} is not a number")),
         },
         Operator::DateAfter | Operator::DateBefore => match value.and_then(parse_time) {
-            Some(date) => Check::Date(Comparison::of(operator), date),
-            None => invalid(format!("{value:?} is not an RFC 3339 date")),
+            Some(date) => (Check::Date(Comparison::of(operator), date), None),
+            None => unusable(format!("{value:?} is not an RFC 3339 date")),
         },
         Operator::SemverEq
         | Operator::SemverGt
         | Operator::SemverGte
         | Operator::SemverLt
         | Operator::SemverLte => match value.and_then(parse_version) {
-            Some(version) => Check::Semver(Comparison::of(operator), version),
-            None => invalid(format!("{value:?} is not a semantic version")),
+            Some(version) => (Check::Semver(Comparison::of(operator), version), None),
+            None => unusable(format!("{value:?} is not a semantic version")),
         },
         // RE2 semantics (linear time, no backreferences), bounded in size so that a hostile
         // pattern cannot make compilation expensive.
@@ -183,36 +233,32 @@ pub fn compile(constraint: &Constraint, warnings: &mut Vec<String>) -> CompiledC
             .size_limit(1 << 20)
             .build()
         {
-            Ok(regex) => Check::Regex(regex),
-            Err(error) => invalid(format!("invalid regular expression: {error}")),
+            Ok(regex) => (Check::Regex(regex), None),
+            Err(error) => unusable(format!("invalid regular expression: {error}")),
         },
         Operator::InCidr => {
-            let ranges: Vec<IpNet> = constraint
-                .values
-                .iter()
-                .filter_map(|v| parse_range(v))
-                .collect();
-            if ranges.len() < constraint.values.len() {
-                invalid_ranges(constraint, warnings);
+            let mut ranges = Vec::new();
+            let mut invalid = Vec::new();
+            for value in &constraint.values {
+                match parse_range(value) {
+                    Some(range) => ranges.push(range),
+                    None => invalid.push(format!("{:?}", value.as_str())),
+                }
             }
-            Check::Cidr(ranges)
+            let problem = (!invalid.is_empty()).then(|| {
+                Problem::IgnoredRanges(format!(
+                    "{} not an IP address or CIDR range",
+                    if invalid.len() == 1 {
+                        format!("{} is", invalid[0])
+                    } else {
+                        format!("{} are", invalid.join(", "))
+                    }
+                ))
+            });
+            (Check::Cidr(ranges), problem)
         }
-        Operator::Unknown(name) => invalid(format!("unknown operator {name}")),
-    };
-    CompiledConstraint {
-        field: Field::parse(&constraint.context_name),
-        // NOT_IN is compiled as IN, inverted.
-        inverted: constraint.inverted != (*operator == Operator::NotIn),
-        check,
+        Operator::Unknown(name) => unusable(format!("unknown operator {name}")),
     }
-}
-
-/// Unparseable CIDR entries are skipped (the others still apply), but reported.
-fn invalid_ranges(constraint: &Constraint, warnings: &mut Vec<String>) {
-    warnings.push(format!(
-        "constraint on {} (IN_CIDR): some values are not addresses or ranges and are ignored",
-        constraint.context_name
-    ));
 }
 
 /// A constraint that never holds, standing in for a segment that does not exist.

@@ -35,12 +35,11 @@ pub use hashing::{murmur3_32, strategy_bucket, variant_position};
 /// The version of the Unleash client specification this engine passes in full.
 pub const SUPPORTED_SPEC_VERSION: &str = "6.1.0";
 
-/// Why the engine could not use this constraint (it would never match), if it could not: the
-/// server refuses such constraints when they are written, with the engine's own reading.
+/// Why the engine could not use this constraint as written (it would never match, or would
+/// ignore some values), if it could not: the server refuses such constraints when they are
+/// written, with the engine's own reading of them.
 pub fn constraint_problem(constraint: &wire::Constraint) -> Option<String> {
-    let mut warnings = Vec::new();
-    constraints::compile(constraint, &mut warnings);
-    warnings.into_iter().next()
+    constraints::problem(constraint)
 }
 
 /// Compiles a snapshot; the same as [`Engine::compile`].

@@ -441,6 +441,38 @@ fn redact_credentials(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The configuration reference is checked against the command-line definition: every
+    /// environment variable, and every flag that has none, is named in it.
+    #[test]
+    fn every_option_is_documented() {
+        use clap::CommandFactory;
+        const REFERENCE: &str = include_str!("../../../docs/configuration.md");
+        fn undocumented(command: &clap::Command, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let env = arg.get_env().and_then(|env| env.to_str());
+                let name = match (env, arg.get_long()) {
+                    (Some(env), _) => format!("`{env}`"),
+                    (None, Some(long)) if long != "help" && long != "version" => {
+                        format!("--{long}")
+                    }
+                    _ => continue,
+                };
+                if !REFERENCE.contains(&name) {
+                    missing.push(format!("{} {name}", command.get_name()));
+                }
+            }
+            for subcommand in command.get_subcommands() {
+                undocumented(subcommand, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), &mut missing);
+        assert!(
+            missing.is_empty(),
+            "not in docs/configuration.md: {missing:?}"
+        );
+    }
+
     #[test]
     fn database_url_passwords_are_redacted() {
         assert_eq!(

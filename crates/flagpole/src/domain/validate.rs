@@ -1,7 +1,6 @@
 //! Input rules shared by every endpoint, with Unleash's wording where Unleash has one.
-//! Limits are documented in SECURITY.md; a request that breaks one gets 400 and changes nothing.
-
-use std::net::IpAddr;
+//! Limits are documented in docs/security.md; a request that breaks one gets 400 and changes
+//! nothing.
 
 use flagpole_eval::wire::{CompactString, Constraint, Operator, Strategy, Variant};
 
@@ -130,84 +129,19 @@ pub fn constraint(constraint: &Constraint) -> ApiResult<()> {
                 "the {operator} operator compares against \"value\", which is missing"
             ))
         })?;
-        single_value(operator, value)?;
-    } else if *operator == Operator::InCidr {
-        for value in &constraint.values {
-            if !is_ip_or_cidr(value) {
-                return Err(ApiError::bad_data(format!(
-                    "\"{value}\" is not an IP address or CIDR range"
-                )));
-            }
+        if *operator == Operator::Regex && value.is_empty() {
+            return Err(ApiError::bad_data(
+                "the REGEX operator needs a regular expression in \"value\"",
+            ));
         }
     }
-    // Whatever the engine cannot compile would silently never match (an invalid regular
-    // expression, say); refusing it here keeps stored state and evaluation in agreement.
+    // Values are read by the engine that evaluates them (numbers, dates, versions, ranges,
+    // regular expressions): whatever it could not use is refused here, in its own words, so
+    // stored state and evaluation always agree.
     if let Some(problem) = flagpole_eval::constraint_problem(constraint) {
         return Err(ApiError::bad_data(problem));
     }
     Ok(())
-}
-
-fn single_value(operator: &Operator, value: &str) -> ApiResult<()> {
-    let valid = match operator {
-        Operator::NumEq
-        | Operator::NumGt
-        | Operator::NumGte
-        | Operator::NumLt
-        | Operator::NumLte => value.trim().parse::<f64>().is_ok_and(f64::is_finite),
-        Operator::DateAfter | Operator::DateBefore => {
-            chrono::DateTime::parse_from_rfc3339(value).is_ok()
-        }
-        Operator::SemverEq
-        | Operator::SemverGt
-        | Operator::SemverLt
-        | Operator::SemverGte
-        | Operator::SemverLte => is_semver(value),
-        Operator::Regex => !value.is_empty(),
-        _ => true,
-    };
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::bad_data(format!(
-            "\"{value}\" is not a valid value for the {operator} operator"
-        )))
-    }
-}
-
-/// `MAJOR.MINOR.PATCH` with optional `-prerelease` and `+build`, as semver.org defines it.
-fn is_semver(value: &str) -> bool {
-    let without_build = value.split('+').next().unwrap_or_default();
-    let (core, prerelease) = match without_build.split_once('-') {
-        Some((core, prerelease)) => (core, Some(prerelease)),
-        None => (without_build, None),
-    };
-    let parts: Vec<&str> = core.split('.').collect();
-    let numeric = |part: &&str| {
-        !part.is_empty()
-            && part.chars().all(|c| c.is_ascii_digit())
-            && (part.len() == 1 || !part.starts_with('0'))
-    };
-    let prerelease_ok = prerelease.is_none_or(|text| {
-        text.split('.').all(|identifier| {
-            !identifier.is_empty()
-                && identifier
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-    });
-    parts.len() == 3 && parts.iter().all(numeric) && prerelease_ok
-}
-
-fn is_ip_or_cidr(value: &str) -> bool {
-    match value.split_once('/') {
-        None => value.parse::<IpAddr>().is_ok(),
-        Some((address, prefix)) => match (address.parse::<IpAddr>(), prefix.parse::<u8>()) {
-            (Ok(IpAddr::V4(_)), Ok(bits)) => bits <= 32,
-            (Ok(IpAddr::V6(_)), Ok(bits)) => bits <= 128,
-            _ => false,
-        },
-    }
 }
 
 pub fn strategy(strategy: &Strategy) -> ApiResult<()> {
@@ -392,16 +326,37 @@ mod tests {
         assert!(url_friendly_name("name", &"x".repeat(100)).is_ok());
     }
 
+    fn constraint_with(operator: Operator, value: Option<&str>, values: &[&str]) -> Constraint {
+        Constraint {
+            context_name: "appVersion".into(),
+            operator,
+            values: values.iter().map(|v| (*v).into()).collect(),
+            value: value.map(str::to_owned),
+            case_insensitive: false,
+            inverted: false,
+        }
+    }
+
     #[test]
-    fn semver_and_cidr_rules() {
-        assert!(is_semver("1.2.3"));
-        assert!(is_semver("1.2.3-beta.1+build.5"));
-        assert!(!is_semver("1.2"));
-        assert!(!is_semver("01.2.3"));
-        assert!(is_ip_or_cidr("10.0.0.0/8"));
-        assert!(is_ip_or_cidr("2001:db8::/32"));
-        assert!(!is_ip_or_cidr("10.0.0.0/33"));
-        assert!(!is_ip_or_cidr("nope"));
+    fn values_are_read_as_the_engine_reads_them() {
+        let semver = |v: &str| constraint(&constraint_with(Operator::SemverEq, Some(v), &[]));
+        assert!(semver("1.2.3").is_ok());
+        assert!(semver("1.2.3-beta.1+build.5").is_ok());
+        assert!(semver("1.2").is_err());
+        assert!(semver("01.2.3").is_err());
+        // A numeric pre-release identifier with a leading zero is not semver.
+        assert!(semver("1.0.0-01").is_err());
+        let cidr = |values: &[&str]| constraint(&constraint_with(Operator::InCidr, None, values));
+        assert!(cidr(&["10.0.0.0/8", "2001:db8::/32", "192.168.1.1"]).is_ok());
+        assert!(cidr(&["10.0.0.0/33"]).is_err());
+        assert!(cidr(&["10.0.0.0/8", "nope"]).is_err());
+        let number = |v: &str| constraint(&constraint_with(Operator::NumGt, Some(v), &[]));
+        assert!(number(" 4.5 ").is_ok());
+        assert!(number("NaN").is_err());
+        let regex = |v: &str| constraint(&constraint_with(Operator::Regex, Some(v), &[]));
+        assert!(regex("^a+$").is_ok());
+        assert!(regex("(").is_err());
+        assert!(regex("").is_err());
     }
 
     fn variant(name: &str, weight: u32, weight_type: Option<&str>) -> Variant {

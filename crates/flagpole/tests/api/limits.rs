@@ -1,4 +1,4 @@
-//! Every documented limit (README and SECURITY.md): at the limit a request is accepted, one
+//! Every documented limit (docs/security.md, "Limits"): at the limit a request is accepted, one
 //! over it is refused with 400 (413 for the body size) and a message naming the limit, and the
 //! refusal changes nothing.
 
