@@ -18,6 +18,7 @@ use crate::domain::model::{
     kind, ContextField, Environment, Feature, FeatureEnvironment, LegalValue, Project, Segment,
     Tag, TagType,
 };
+use crate::domain::EventType;
 use crate::domain::{features, strategies, validate, ChangeSet, Event};
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
@@ -272,7 +273,7 @@ pub fn plan(
         builder
             .plan
             .events
-            .push(Event::new("feature-archived").feature(&feature));
+            .push(Event::new(EventType::FeatureArchived).feature(&feature));
         builder.plan.items.push(Item {
             action: Action::Archive,
             what: format!("flag {} (project {})", feature.name, feature.project),
@@ -411,7 +412,7 @@ impl Builder<'_> {
             Some(previous) => {
                 let details = diff_values(&json(&*previous.value), &json(&project));
                 self.plan.events.push(
-                    Event::new("project-updated")
+                    Event::new(EventType::ProjectUpdated)
                         .project(&project.id)
                         .data(&project)
                         .pre_data(&*previous.value),
@@ -420,7 +421,7 @@ impl Builder<'_> {
             }
             None => {
                 self.plan.events.push(
-                    Event::new("project-created")
+                    Event::new(EventType::ProjectCreated)
                         .project(&project.id)
                         .data(&project),
                 );
@@ -480,7 +481,7 @@ impl Builder<'_> {
             Some(previous) => {
                 let details = diff_values(&json(&*previous.value), &json(&environment));
                 self.plan.events.push(
-                    Event::new("environment-updated")
+                    Event::new(EventType::EnvironmentUpdated)
                         .environment(&environment.name)
                         .data(&environment)
                         .pre_data(&*previous.value),
@@ -489,7 +490,7 @@ impl Builder<'_> {
             }
             None => {
                 self.plan.events.push(
-                    Event::new("environment-created")
+                    Event::new(EventType::EnvironmentCreated)
                         .environment(&environment.name)
                         .data(&environment),
                 );
@@ -521,7 +522,7 @@ impl Builder<'_> {
             Some(previous) => {
                 let details = diff_values(&json(&*previous.value), &json(&tag_type));
                 self.plan.events.push(
-                    Event::new("tag-type-updated")
+                    Event::new(EventType::TagTypeUpdated)
                         .data(&tag_type)
                         .pre_data(&*previous.value),
                 );
@@ -530,7 +531,7 @@ impl Builder<'_> {
             None => {
                 self.plan
                     .events
-                    .push(Event::new("tag-type-created").data(&tag_type));
+                    .push(Event::new(EventType::TagTypeCreated).data(&tag_type));
                 self.item(Action::Create, place, vec![]);
             }
         }
@@ -576,7 +577,7 @@ impl Builder<'_> {
                     &json(convert::context_field_spec(&field)),
                 );
                 self.plan.events.push(
-                    Event::new("context-field-updated")
+                    Event::new(EventType::ContextFieldUpdated)
                         .data(&field)
                         .pre_data(&*previous.value),
                 );
@@ -585,7 +586,7 @@ impl Builder<'_> {
             None => {
                 self.plan
                     .events
-                    .push(Event::new("context-field-created").data(&field));
+                    .push(Event::new(EventType::ContextFieldCreated).data(&field));
                 self.item(Action::Create, place, vec![]);
             }
         }
@@ -657,16 +658,16 @@ impl Builder<'_> {
                     &json(convert::segment_spec(&segment)),
                 );
                 self.plan.events.push(with_project(
-                    Event::new("segment-updated")
+                    Event::new(EventType::SegmentUpdated)
                         .data(&segment)
                         .pre_data(&*previous.value),
                 ));
                 self.item(Action::Update, place, details);
             }
             None => {
-                self.plan
-                    .events
-                    .push(with_project(Event::new("segment-created").data(&segment)));
+                self.plan.events.push(with_project(
+                    Event::new(EventType::SegmentCreated).data(&segment),
+                ));
                 self.item(Action::Create, place, vec![]);
             }
         }
@@ -766,7 +767,7 @@ impl Builder<'_> {
                     feature.archived = false;
                     feature.archived_at = None;
                     feature.project = spec.project.as_str().into();
-                    events.push(Event::new("feature-revived"));
+                    events.push(Event::new(EventType::FeatureRevived));
                     details.push("revived from the archive".to_owned());
                 }
                 feature
@@ -807,7 +808,7 @@ impl Builder<'_> {
             events.push(features::created_event(&feature));
         } else if feature.metadata() != metadata_before {
             events.push(
-                Event::new("feature-metadata-updated")
+                Event::new(EventType::FeatureMetadataUpdated)
                     .data(feature.metadata())
                     .pre_data(metadata_before),
             );
@@ -815,11 +816,11 @@ impl Builder<'_> {
 
         // Tags.
         for tag in feature.tags.iter().filter(|t| !tags.contains(t)) {
-            events.push(Event::new("feature-untagged").pre_data(tag));
+            events.push(Event::new(EventType::FeatureUntagged).pre_data(tag));
         }
         if previous.is_some() {
             for tag in tags.iter().filter(|t| !feature.tags.contains(t)) {
-                events.push(Event::new("feature-tagged").data(tag));
+                events.push(Event::new(EventType::FeatureTagged).data(tag));
             }
         }
         let mut current_tags = feature.tags.clone();
@@ -837,7 +838,7 @@ impl Builder<'_> {
                 .filter(|d| !dependencies.iter().any(|n| n.feature == d.feature))
             {
                 events.push(
-                    Event::new("feature-dependency-removed")
+                    Event::new(EventType::FeatureDependencyRemoved)
                         .data(serde_json::json!({ "feature": removed.feature })),
                 );
             }
@@ -845,7 +846,7 @@ impl Builder<'_> {
                 .iter()
                 .filter(|d| !current_dependencies.contains(d))
             {
-                events.push(Event::new("feature-dependency-added").data(added));
+                events.push(Event::new(EventType::FeatureDependencyAdded).data(added));
             }
             feature.dependencies = dependencies;
         }
@@ -1063,7 +1064,7 @@ fn merge_environment(
         let old = &current[position];
         details.push(format!("- {path}[{position}]: {}", describe(old)));
         events.push(
-            Event::new("feature-strategy-remove")
+            Event::new(EventType::FeatureStrategyRemove)
                 .environment(environment)
                 .pre_data(strategies::admin_json(old)),
         );
@@ -1088,7 +1089,7 @@ fn merge_environment(
         });
         match *old {
             None => events.push(
-                Event::new("feature-strategy-add")
+                Event::new(EventType::FeatureStrategyAdd)
                     .environment(environment)
                     .data(strategies::admin_json(strategy)),
             ),
@@ -1097,7 +1098,7 @@ fn merge_environment(
                     reordered = true;
                 }
                 events.push(
-                    Event::new("feature-strategy-update")
+                    Event::new(EventType::FeatureStrategyUpdate)
                         .environment(environment)
                         .data(strategies::admin_json(strategy))
                         .pre_data(strategies::admin_json(old)),
@@ -1113,7 +1114,7 @@ fn merge_environment(
 
     if state.variants != wanted.variants {
         events.push(
-            Event::new("feature-environment-variants-updated")
+            Event::new(EventType::FeatureEnvironmentVariantsUpdated)
                 .environment(environment)
                 .data(serde_json::json!({ "variants": wanted.variants }))
                 .pre_data(serde_json::json!({ "variants": state.variants })),
@@ -1123,9 +1124,9 @@ fn merge_environment(
     if state.enabled != wanted.enabled {
         state.enabled = wanted.enabled;
         let event_type = if wanted.enabled {
-            "feature-environment-enabled"
+            EventType::FeatureEnvironmentEnabled
         } else {
-            "feature-environment-disabled"
+            EventType::FeatureEnvironmentDisabled
         };
         events.push(Event::new(event_type).environment(environment));
     }

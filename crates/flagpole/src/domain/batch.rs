@@ -14,6 +14,7 @@ use super::features::prepare_variants;
 use super::model::{kind, ContextField, Feature, LegalValue, Tag, TagType};
 use super::{environments, projects, strategies, validate, ChangeSet, Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -385,7 +386,7 @@ pub async fn export_recorded(
     core.change(actor, |snapshot, changes| {
         let result = export(snapshot, query)?;
         changes.record(
-            Event::new("features-exported")
+            Event::new(EventType::FeaturesExported)
                 .environment(&query.environment)
                 .data(serde_json::json!({ "data": &result })),
         );
@@ -845,17 +846,17 @@ pub async fn import(core: &Core, actor: &Actor, request: &ImportRequest) -> ApiR
         };
         for tag_type in &plan.tag_types {
             changes.create(kind::TAG_TYPE, &tag_type.name, tag_type)?;
-            changes.record(Event::new("tag-type-created").data(tag_type));
+            changes.record(Event::new(EventType::TagTypeCreated).data(tag_type));
         }
         for field in &plan.context_fields {
             changes.create(kind::CONTEXT_FIELD, &field.name, field)?;
-            changes.record(Event::new("context-field-created").data(field));
+            changes.record(Event::new(EventType::ContextFieldCreated).data(field));
         }
         for (previous, flag) in &plan.flags {
             write_flag(changes, previous.as_ref(), flag)?;
         }
         changes.record(
-            Event::new("features-imported")
+            Event::new(EventType::FeaturesImported)
                 .project(&request.project)
                 .environment(&request.environment)
                 .data(serde_json::json!({
@@ -891,7 +892,7 @@ pub(super) fn write_flag(
             changes.update(kind::FEATURE, after.name.as_str(), previous, after)?;
             if previous.value.metadata() != after.metadata() {
                 events.push(
-                    Event::new("feature-metadata-updated")
+                    Event::new(EventType::FeatureMetadataUpdated)
                         .data(after.metadata())
                         .pre_data(previous.value.metadata()),
                 );
@@ -900,7 +901,7 @@ pub(super) fn write_flag(
         }
         None => {
             changes.create(kind::FEATURE, after.name.as_str(), after)?;
-            events.push(Event::new("feature-created").data(after.metadata()));
+            events.push(Event::new(EventType::FeatureCreated).data(after.metadata()));
             &empty
         }
     };
@@ -918,7 +919,7 @@ pub(super) fn write_flag(
             .filter(|s| !new.strategies.iter().any(|n| n.id == s.id))
         {
             events.push(
-                Event::new("feature-strategy-remove")
+                Event::new(EventType::FeatureStrategyRemove)
                     .environment(environment)
                     .pre_data(strategies::admin_json(removed)),
             );
@@ -926,12 +927,12 @@ pub(super) fn write_flag(
         for strategy in &new.strategies {
             match old.strategies.iter().find(|o| o.id == strategy.id) {
                 None => events.push(
-                    Event::new("feature-strategy-add")
+                    Event::new(EventType::FeatureStrategyAdd)
                         .environment(environment)
                         .data(strategies::admin_json(strategy)),
                 ),
                 Some(old_strategy) if old_strategy != strategy => events.push(
-                    Event::new("feature-strategy-update")
+                    Event::new(EventType::FeatureStrategyUpdate)
                         .environment(environment)
                         .data(strategies::admin_json(strategy))
                         .pre_data(strategies::admin_json(old_strategy)),
@@ -941,7 +942,7 @@ pub(super) fn write_flag(
         }
         if old.variants != new.variants {
             events.push(
-                Event::new("feature-environment-variants-updated")
+                Event::new(EventType::FeatureEnvironmentVariantsUpdated)
                     .environment(environment)
                     .data(serde_json::json!({ "variants": new.variants }))
                     .pre_data(serde_json::json!({ "variants": old.variants })),
@@ -949,18 +950,18 @@ pub(super) fn write_flag(
         }
         if old.enabled != new.enabled {
             let event_type = if new.enabled {
-                "feature-environment-enabled"
+                EventType::FeatureEnvironmentEnabled
             } else {
-                "feature-environment-disabled"
+                EventType::FeatureEnvironmentDisabled
             };
             events.push(Event::new(event_type).environment(environment));
         }
     }
     for tag in before.tags.iter().filter(|t| !after.tags.contains(t)) {
-        events.push(Event::new("feature-untagged").pre_data(tag));
+        events.push(Event::new(EventType::FeatureUntagged).pre_data(tag));
     }
     for tag in after.tags.iter().filter(|t| !before.tags.contains(t)) {
-        events.push(Event::new("feature-tagged").data(tag));
+        events.push(Event::new(EventType::FeatureTagged).data(tag));
     }
     for dependency in before
         .dependencies
@@ -968,7 +969,7 @@ pub(super) fn write_flag(
         .filter(|d| !after.dependencies.contains(d))
     {
         events.push(
-            Event::new("feature-dependency-removed")
+            Event::new(EventType::FeatureDependencyRemoved)
                 .data(serde_json::json!({ "feature": dependency.feature })),
         );
     }
@@ -977,7 +978,7 @@ pub(super) fn write_flag(
         .iter()
         .filter(|d| !before.dependencies.contains(d))
     {
-        events.push(Event::new("feature-dependency-added").data(dependency));
+        events.push(Event::new(EventType::FeatureDependencyAdded).data(dependency));
     }
     for event in events {
         changes.record(event.feature(after));

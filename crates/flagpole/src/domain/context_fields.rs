@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::model::{kind, ContextField, LegalValue};
 use super::{validate, Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -112,7 +113,7 @@ pub async fn create(
             created_at: Utc::now(),
         };
         changes.create(kind::CONTEXT_FIELD, &name, &field)?;
-        changes.record(Event::new("context-field-created").data(&field));
+        changes.record(Event::new(EventType::ContextFieldCreated).data(&field));
         Ok(field)
     })
     .await
@@ -140,7 +141,7 @@ pub async fn update(
         field.legal_values = input.legal_values.clone();
         changes.update(kind::CONTEXT_FIELD, name, previous, &field)?;
         changes.record(
-            Event::new("context-field-updated")
+            Event::new(EventType::ContextFieldUpdated)
                 .data(&field)
                 .pre_data(&*previous.value),
         );
@@ -153,7 +154,7 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
     core.change(actor, |snapshot, changes| {
         let previous = find(snapshot, name)?;
         changes.delete(kind::CONTEXT_FIELD, name, previous);
-        changes.record(Event::new("context-field-deleted").pre_data(&*previous.value));
+        changes.record(Event::new(EventType::ContextFieldDeleted).pre_data(&*previous.value));
         Ok(())
     })
     .await

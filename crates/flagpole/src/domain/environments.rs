@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::model::{kind, Environment};
 use super::{validate, ChangeSet, Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -35,7 +36,7 @@ pub(super) fn seed_defaults(changes: &mut ChangeSet) -> ApiResult<()> {
         };
         changes.create(kind::ENVIRONMENT, name, &environment)?;
         changes.record(
-            Event::new("environment-created")
+            Event::new(EventType::EnvironmentCreated)
                 .environment(name)
                 .data(&environment),
         );
@@ -80,7 +81,7 @@ pub async fn create(core: &Core, actor: &Actor, input: EnvironmentInput) -> ApiR
         };
         changes.create(kind::ENVIRONMENT, &name, &environment)?;
         changes.record(
-            Event::new("environment-created")
+            Event::new(EventType::EnvironmentCreated)
                 .environment(&name)
                 .data(&environment),
         );
@@ -108,7 +109,7 @@ pub async fn update(
         }
         changes.update(kind::ENVIRONMENT, name, previous, &environment)?;
         changes.record(
-            Event::new("environment-updated")
+            Event::new(EventType::EnvironmentUpdated)
                 .environment(name)
                 .data(&environment)
                 .pre_data(&*previous.value),
@@ -128,7 +129,7 @@ pub async fn set_enabled(core: &Core, actor: &Actor, name: &str, enabled: bool) 
         environment.enabled = enabled;
         changes.update(kind::ENVIRONMENT, name, previous, &environment)?;
         changes.record(
-            Event::new("environment-updated")
+            Event::new(EventType::EnvironmentUpdated)
                 .environment(name)
                 .data(&environment)
                 .pre_data(&*previous.value),
@@ -166,7 +167,7 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
         }
         changes.delete(kind::ENVIRONMENT, name, previous);
         changes.record(
-            Event::new("environment-deleted")
+            Event::new(EventType::EnvironmentDeleted)
                 .environment(name)
                 .pre_data(&*previous.value),
         );

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::model::{kind, Feature, Tag};
 use super::{environments, projects, strategies, validate, Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -197,7 +198,7 @@ pub fn new_feature(
 }
 
 pub fn created_event(feature: &Feature) -> Event {
-    Event::new("feature-created")
+    Event::new(EventType::FeatureCreated)
         .feature(feature)
         .data(feature.metadata())
 }
@@ -332,16 +333,16 @@ pub(super) fn apply_metadata(
     if feature.metadata() != before {
         let stale_changed = feature.stale != was_stale;
         events.push(
-            Event::new("feature-metadata-updated")
+            Event::new(EventType::FeatureMetadataUpdated)
                 .data(feature.metadata())
                 .pre_data(before),
         );
         // As in Unleash, marking a flag stale (or not) is an event of its own as well.
         if stale_changed {
             let event_type = if feature.stale {
-                "feature-stale-on"
+                EventType::FeatureStaleOn
             } else {
-                "feature-stale-off"
+                EventType::FeatureStaleOff
             };
             events.push(Event::new(event_type));
         }
@@ -377,7 +378,7 @@ pub async fn archive(
         }
         feature.archived = true;
         feature.archived_at = Some(Utc::now());
-        events.push(Event::new("feature-archived"));
+        events.push(Event::new(EventType::FeatureArchived));
         Ok(())
     })
     .await
@@ -404,7 +405,7 @@ pub async fn revive(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
         }
         projects::find(snapshot, &feature.project)?;
         changes.update(kind::FEATURE, name, previous, &feature)?;
-        changes.record(Event::new("feature-revived").feature(&feature));
+        changes.record(Event::new(EventType::FeatureRevived).feature(&feature));
         Ok(())
     })
     .await
@@ -420,7 +421,7 @@ pub async fn delete_archived(core: &Core, actor: &Actor, name: &str) -> ApiResul
         };
         changes.delete(kind::FEATURE, name, previous);
         changes.record(
-            Event::new("feature-deleted")
+            Event::new(EventType::FeatureDeleted)
                 .feature(&previous.value)
                 .pre_data(previous.value.metadata()),
         );
@@ -477,7 +478,7 @@ pub async fn set_environment_enabled_bulk(
             }
             for event in events {
                 let event = event.feature(&feature);
-                if event.event_type() == "feature-strategy-add" {
+                if event.event_type() == EventType::FeatureStrategyAdd {
                     strategies_added.push(event);
                 } else {
                     switches.push(event);
@@ -514,7 +515,7 @@ pub fn toggle_in(
         let mut strategy = strategies::default_rollout(&name);
         strategy.sort_order = Some(strategies::next_sort_order(&state.strategies));
         events.push(
-            Event::new("feature-strategy-add")
+            Event::new(EventType::FeatureStrategyAdd)
                 .environment(environment)
                 .data(strategies::admin_json(&strategy)),
         );
@@ -523,9 +524,9 @@ pub fn toggle_in(
     if state.enabled != enabled {
         state.enabled = enabled;
         let event_type = if enabled {
-            "feature-environment-enabled"
+            EventType::FeatureEnvironmentEnabled
         } else {
-            "feature-environment-disabled"
+            EventType::FeatureEnvironmentDisabled
         };
         events.push(Event::new(event_type).environment(environment));
     }
@@ -554,7 +555,7 @@ pub async fn set_environment_variants(
             let before = std::mem::replace(&mut state.variants, variants.clone());
             if before != variants {
                 events.push(
-                    Event::new("feature-environment-variants-updated")
+                    Event::new(EventType::FeatureEnvironmentVariantsUpdated)
                         .environment(environment)
                         .data(serde_json::json!({ "variants": variants }))
                         .pre_data(serde_json::json!({ "variants": before })),
@@ -629,13 +630,13 @@ pub async fn update_tags(
             tag_type_exists(snapshot, &tag.tag_type)?;
             if !feature.tags.contains(tag) {
                 feature.tags.push(tag.clone());
-                events.push(Event::new("feature-tagged").data(tag));
+                events.push(Event::new(EventType::FeatureTagged).data(tag));
             }
         }
         for tag in &removed {
             if let Some(position) = feature.tags.iter().position(|t| t == tag) {
                 feature.tags.remove(position);
-                events.push(Event::new("feature-untagged").pre_data(tag));
+                events.push(Event::new(EventType::FeatureUntagged).pre_data(tag));
             }
         }
         feature.tags.sort();
@@ -688,7 +689,7 @@ pub async fn add_dependency(
         };
         feature.dependencies.retain(|d| d.feature != stored.feature);
         feature.dependencies.push(stored);
-        events.push(Event::new("feature-dependency-added").data(&dependency));
+        events.push(Event::new(EventType::FeatureDependencyAdded).data(&dependency));
         Ok(())
     })
     .await
@@ -713,14 +714,14 @@ pub async fn remove_dependency(
                     )));
                 }
                 events.push(
-                    Event::new("feature-dependency-removed")
+                    Event::new(EventType::FeatureDependencyRemoved)
                         .data(serde_json::json!({ "feature": parent })),
                 );
             }
             None => {
                 if !feature.dependencies.is_empty() {
                     feature.dependencies.clear();
-                    events.push(Event::new("feature-dependencies-removed"));
+                    events.push(Event::new(EventType::FeatureDependenciesRemoved));
                 }
             }
         }

@@ -23,6 +23,7 @@ use super::model::{
 };
 use super::{strategies, validate, ChangeSet, Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::ApiResult;
 use crate::snapshot::Snapshot;
 
@@ -205,7 +206,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
                 };
                 changes.create(kind::PROJECT, &project.id, &created)?;
                 changes.record(
-                    Event::new("project-created")
+                    Event::new(EventType::ProjectCreated)
                         .project(&project.id)
                         .data(&created),
                 );
@@ -220,7 +221,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
                 } else {
                     changes.update(kind::PROJECT, &project.id, current, &updated)?;
                     changes.record(
-                        Event::new("project-updated")
+                        Event::new(EventType::ProjectUpdated)
                             .project(&project.id)
                             .data(&updated)
                             .pre_data(&*current.value),
@@ -260,7 +261,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
                 };
                 changes.create(kind::ENVIRONMENT, name, &created)?;
                 changes.record(
-                    Event::new("environment-created")
+                    Event::new(EventType::EnvironmentCreated)
                         .environment(name)
                         .data(&created),
                 );
@@ -281,7 +282,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
                 } else {
                     changes.update(kind::ENVIRONMENT, name, current, &updated)?;
                     changes.record(
-                        Event::new("environment-updated")
+                        Event::new(EventType::EnvironmentUpdated)
                             .environment(name)
                             .data(&updated)
                             .pre_data(&*current.value),
@@ -305,7 +306,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
         let outcome = match snapshot.tag_types.get(name) {
             None => {
                 changes.create(kind::TAG_TYPE, name, tag_type)?;
-                changes.record(Event::new("tag-type-created").data(tag_type));
+                changes.record(Event::new(EventType::TagTypeCreated).data(tag_type));
                 tag_types.insert(name.clone());
                 Outcome::Created
             }
@@ -313,7 +314,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
             Some(current) => {
                 changes.update(kind::TAG_TYPE, name, current, tag_type)?;
                 changes.record(
-                    Event::new("tag-type-updated")
+                    Event::new(EventType::TagTypeUpdated)
                         .data(tag_type)
                         .pre_data(&*current.value),
                 );
@@ -357,7 +358,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
                     created_at: now,
                 };
                 changes.create(kind::CONTEXT_FIELD, name, &created)?;
-                changes.record(Event::new("context-field-created").data(&created));
+                changes.record(Event::new(EventType::ContextFieldCreated).data(&created));
                 Outcome::Created
             }
             Some(current) => {
@@ -371,7 +372,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
                 } else {
                     changes.update(kind::CONTEXT_FIELD, name, current, &updated)?;
                     changes.record(
-                        Event::new("context-field-updated")
+                        Event::new(EventType::ContextFieldUpdated)
                             .data(&updated)
                             .pre_data(&*current.value),
                     );
@@ -430,7 +431,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
                     created_by: changes.actor().name.clone(),
                 };
                 changes.create(kind::SEGMENT, id.to_string(), &created)?;
-                let mut event = Event::new("segment-created").data(&created);
+                let mut event = Event::new(EventType::SegmentCreated).data(&created);
                 if let Some(project) = &project {
                     event = event.project(project);
                 }
@@ -450,7 +451,7 @@ fn apply(snapshot: &Snapshot, changes: &mut ChangeSet, source: &Source) -> ApiRe
                 } else {
                     changes.update(kind::SEGMENT, id.to_string(), current, &updated)?;
                     changes.record(
-                        Event::new("segment-updated")
+                        Event::new(EventType::SegmentUpdated)
                             .data(&updated)
                             .pre_data(&*current.value),
                     );

@@ -7,6 +7,7 @@ pub mod built_ins;
 pub mod context_fields;
 pub mod environments;
 pub mod event_text;
+pub mod event_type;
 pub mod events;
 pub mod features;
 pub mod legacy;
@@ -23,6 +24,8 @@ pub mod tag_types;
 pub mod tokens;
 pub mod users;
 pub mod validate;
+
+pub use event_type::EventType;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -318,7 +321,7 @@ impl ChangeSet {
 
     pub fn record(&mut self, event: Event) {
         self.commit.events.push(NewEvent {
-            event_type: event.event_type.to_owned(),
+            event_type: event.event_type.as_str().to_owned(),
             created_by: self.actor.name.clone(),
             created_by_user_id: self.actor.user_id,
             project: event.project,
@@ -335,10 +338,10 @@ fn to_body<T: Serialize>(value: &T) -> ApiResult<String> {
     serde_json::to_string(value).map_err(|error| ApiError::Internal(error.into()))
 }
 
-/// An audit event being described. Type names are Unleash's.
-#[derive(Debug, Default)]
+/// An audit event being described.
+#[derive(Debug)]
 pub struct Event {
-    event_type: &'static str,
+    event_type: EventType,
     project: Option<String>,
     environment: Option<String>,
     feature_name: Option<String>,
@@ -348,14 +351,19 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(event_type: &'static str) -> Event {
+    pub fn new(event_type: EventType) -> Event {
         Event {
             event_type,
-            ..Event::default()
+            project: None,
+            environment: None,
+            feature_name: None,
+            data: None,
+            pre_data: None,
+            tags: None,
         }
     }
 
-    pub fn event_type(&self) -> &'static str {
+    pub fn event_type(&self) -> EventType {
         self.event_type
     }
 

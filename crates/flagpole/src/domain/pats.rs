@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::model::{kind, Pat, User};
 use super::{users, validate, Core, Event};
 use crate::auth::token::Secret;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 
 /// Most personal access tokens one user may hold.
@@ -109,7 +110,7 @@ pub async fn create(core: &Core, user: &User, input: CreatePat) -> ApiResult<(Pa
             digest: secret.digest(),
         };
         changes.create(kind::PAT, pat.id.to_string(), &pat)?;
-        changes.record(Event::new("pat-created").data(event_json(&pat)));
+        changes.record(Event::new(EventType::PatCreated).data(event_json(&pat)));
         Ok((pat, secret))
     })
     .await
@@ -128,7 +129,7 @@ pub async fn delete(core: &Core, user: &User, id: i64) -> ApiResult<()> {
                 ))
             })?;
         changes.delete(kind::PAT, id.to_string(), pat);
-        changes.record(Event::new("pat-deleted").pre_data(event_json(&pat.value)));
+        changes.record(Event::new(EventType::PatDeleted).pre_data(event_json(&pat.value)));
         Ok(())
     })
     .await

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::model::{kind, Project};
 use super::{validate, ChangeSet, Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -35,7 +36,7 @@ pub(super) fn seed_default(changes: &mut ChangeSet) -> ApiResult<()> {
     };
     changes.create(kind::PROJECT, DEFAULT_PROJECT, &project)?;
     changes.record(
-        Event::new("project-created")
+        Event::new(EventType::ProjectCreated)
             .project(DEFAULT_PROJECT)
             .data(&project),
     );
@@ -67,7 +68,11 @@ pub async fn create(core: &Core, actor: &Actor, input: ProjectInput) -> ApiResul
             created_at: Utc::now(),
         };
         changes.create(kind::PROJECT, &id, &project)?;
-        changes.record(Event::new("project-created").project(&id).data(&project));
+        changes.record(
+            Event::new(EventType::ProjectCreated)
+                .project(&id)
+                .data(&project),
+        );
         Ok(project)
     })
     .await
@@ -87,7 +92,7 @@ pub async fn update(
         project.description = input.description.clone();
         changes.update(kind::PROJECT, id, previous, &project)?;
         changes.record(
-            Event::new("project-updated")
+            Event::new(EventType::ProjectUpdated)
                 .project(id)
                 .data(&project)
                 .pre_data(&*previous.value),
@@ -121,7 +126,7 @@ pub async fn delete(core: &Core, actor: &Actor, id: &str) -> ApiResult<()> {
         }
         changes.delete(kind::PROJECT, id, previous);
         changes.record(
-            Event::new("project-deleted")
+            Event::new(EventType::ProjectDeleted)
                 .project(id)
                 .pre_data(&*previous.value),
         );

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::model::{kind, Segment};
 use super::{projects, validate, Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -72,7 +73,7 @@ pub async fn create(core: &Core, actor: &Actor, input: SegmentInput) -> ApiResul
             created_by: changes.actor().name.clone(),
         };
         changes.create(kind::SEGMENT, id.to_string(), &segment)?;
-        let mut event = Event::new("segment-created").data(&segment);
+        let mut event = Event::new(EventType::SegmentCreated).data(&segment);
         if let Some(project) = &segment.project {
             event = event.project(project);
         }
@@ -103,7 +104,7 @@ pub async fn update(
         segment.constraints = input.constraints.clone();
         changes.update(kind::SEGMENT, id.to_string(), previous, &segment)?;
         changes.record(
-            Event::new("segment-updated")
+            Event::new(EventType::SegmentUpdated)
                 .data(&segment)
                 .pre_data(&*previous.value),
         );
@@ -133,7 +134,7 @@ pub async fn delete(core: &Core, actor: &Actor, id: i64) -> ApiResult<()> {
             )));
         }
         changes.delete(kind::SEGMENT, id.to_string(), previous);
-        changes.record(Event::new("segment-deleted").pre_data(&*previous.value));
+        changes.record(Event::new(EventType::SegmentDeleted).pre_data(&*previous.value));
         Ok(())
     })
     .await

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::model::kind;
 use super::{Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::Snapshot;
 
@@ -65,11 +66,11 @@ pub async fn set_frontend_origins(
         let event_type = match snapshot.settings.get(FRONTEND_API_ORIGINS) {
             Some(previous) => {
                 changes.update(kind::SETTING, FRONTEND_API_ORIGINS, previous, &value)?;
-                "setting-updated"
+                EventType::SettingUpdated
             }
             None => {
                 changes.create(kind::SETTING, FRONTEND_API_ORIGINS, &value)?;
-                "setting-created"
+                EventType::SettingCreated
             }
         };
         changes.record(

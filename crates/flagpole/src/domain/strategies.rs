@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::features::{self, prepare_variants, Edit};
 use super::{environments, validate, Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::Snapshot;
 
@@ -150,7 +151,7 @@ pub async fn add(
             }
             state.strategies.push(added.clone());
             events.push(
-                Event::new("feature-strategy-add")
+                Event::new(EventType::FeatureStrategyAdd)
                     .environment(environment)
                     .data(admin_json(&added)),
             );
@@ -218,7 +219,7 @@ pub async fn update(
             let none_active = !any_active(&state.strategies);
             if before != replacement {
                 events.push(
-                    Event::new("feature-strategy-update")
+                    Event::new(EventType::FeatureStrategyUpdate)
                         .environment(environment)
                         .data(admin_json(&replacement))
                         .pre_data(admin_json(&before)),
@@ -274,7 +275,7 @@ pub async fn delete(
                 features::toggle_in(snapshot, feature, events, environment, false)?;
             }
             events.push(
-                Event::new("feature-strategy-remove")
+                Event::new(EventType::FeatureStrategyRemove)
                     .environment(environment)
                     .pre_data(admin_json(&removed)),
             );
@@ -320,7 +321,7 @@ pub async fn set_sort_order(
             // One event for the new order, as in Unleash.
             if changed {
                 events.push(
-                    Event::new("strategy-order-changed")
+                    Event::new(EventType::StrategyOrderChanged)
                         .environment(environment)
                         .data(serde_json::json!({ "strategyIds": ids(&state.strategies) }))
                         .pre_data(serde_json::json!({ "strategyIds": before })),
@@ -352,14 +353,14 @@ pub fn replace_all(
     let state = feature.environment_mut(environment);
     for removed in state.strategies.drain(..) {
         events.push(
-            Event::new("feature-strategy-remove")
+            Event::new(EventType::FeatureStrategyRemove)
                 .environment(environment)
                 .pre_data(admin_json(&removed)),
         );
     }
     for added in &prepared {
         events.push(
-            Event::new("feature-strategy-add")
+            Event::new(EventType::FeatureStrategyAdd)
                 .environment(environment)
                 .data(admin_json(added)),
         );

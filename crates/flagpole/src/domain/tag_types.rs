@@ -5,6 +5,7 @@ use serde::Deserialize;
 use super::model::{kind, TagType};
 use super::{validate, Core, Event};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -53,7 +54,7 @@ pub async fn create(core: &Core, actor: &Actor, input: TagTypeInput) -> ApiResul
             color: input.color.clone(),
         };
         changes.create(kind::TAG_TYPE, &name, &tag_type)?;
-        changes.record(Event::new("tag-type-created").data(&tag_type));
+        changes.record(Event::new(EventType::TagTypeCreated).data(&tag_type));
         Ok(tag_type)
     })
     .await
@@ -80,7 +81,7 @@ pub async fn update(
         };
         changes.update(kind::TAG_TYPE, name, previous, &tag_type)?;
         changes.record(
-            Event::new("tag-type-updated")
+            Event::new(EventType::TagTypeUpdated)
                 .data(&tag_type)
                 .pre_data(&*previous.value),
         );
@@ -104,14 +105,14 @@ pub async fn delete(core: &Core, actor: &Actor, name: &str) -> ApiResult<()> {
             changes.update(kind::FEATURE, feature.name.as_str(), tagged, &feature)?;
             for tag in removed {
                 changes.record(
-                    Event::new("feature-untagged")
+                    Event::new(EventType::FeatureUntagged)
                         .feature(&feature)
                         .pre_data(&tag),
                 );
             }
         }
         changes.delete(kind::TAG_TYPE, name, previous);
-        changes.record(Event::new("tag-type-deleted").pre_data(&*previous.value));
+        changes.record(Event::new(EventType::TagTypeDeleted).pre_data(&*previous.value));
         Ok(())
     })
     .await

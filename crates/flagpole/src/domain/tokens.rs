@@ -9,6 +9,7 @@ use super::model::kind;
 use super::{validate, Core, Event};
 use crate::auth::token::{project_label, ApiToken, Secret, TokenType};
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::Snapshot;
 
@@ -151,7 +152,7 @@ pub async fn create(
             alias: None,
         };
         changes.create(kind::API_TOKEN, secret.digest(), &token)?;
-        changes.record(Event::new("api-token-created").data(event_json(&token)));
+        changes.record(Event::new(EventType::ApiTokenCreated).data(event_json(&token)));
         Ok((token, secret))
     })
     .await
@@ -208,7 +209,7 @@ pub async fn ensure_init_token(
                 alias: None,
             };
             changes.create(kind::API_TOKEN, &digest, &token)?;
-            changes.record(Event::new("api-token-created").data(event_json(&token)));
+            changes.record(Event::new(EventType::ApiTokenCreated).data(event_json(&token)));
             Ok(true)
         })
         .await
@@ -230,7 +231,8 @@ pub async fn revoke_digest(core: &Core, actor: &Actor, digest: &str) -> ApiResul
             return Ok(false);
         };
         changes.delete(kind::API_TOKEN, &digest, previous);
-        changes.record(Event::new("api-token-deleted").pre_data(event_json(&previous.value)));
+        changes
+            .record(Event::new(EventType::ApiTokenDeleted).pre_data(event_json(&previous.value)));
         Ok(true)
     })
     .await
@@ -252,7 +254,7 @@ pub async fn set_expiry(
         token.expires_at = Some(expires_at);
         changes.update(kind::API_TOKEN, &digest, previous, &token)?;
         changes.record(
-            Event::new("api-token-updated")
+            Event::new(EventType::ApiTokenUpdated)
                 .data(event_json(&token))
                 .pre_data(event_json(&previous.value)),
         );

@@ -11,6 +11,7 @@ use super::{validate, ChangeSet, Core, Event};
 use crate::auth::password::{self, PasswordHash};
 use crate::auth::policy::Role;
 use crate::auth::Actor;
+use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -329,7 +330,7 @@ fn build_create(
     };
     claim_logins(snapshot, changes, &user, None)?;
     changes.create(kind::USER, user.id.to_string(), &user)?;
-    changes.record(Event::new("user-created").data(event_json(&user)));
+    changes.record(Event::new(EventType::UserCreated).data(event_json(&user)));
     Ok(user)
 }
 
@@ -375,7 +376,7 @@ pub async fn update(core: &Core, actor: &Actor, id: i64, input: UpdateUser) -> A
         claim_logins(snapshot, changes, &user, Some(&previous.value))?;
         changes.update(kind::USER, id.to_string(), previous, &user)?;
         changes.record(
-            Event::new("user-updated")
+            Event::new(EventType::UserUpdated)
                 .data(event_json(&user))
                 .pre_data(event_json(&previous.value)),
         );
@@ -403,7 +404,7 @@ pub async fn delete(core: &Core, actor: &Actor, id: i64) -> ApiResult<()> {
         }
         changes.delete(kind::USER, id.to_string(), previous);
         changes.end_sessions(id);
-        changes.record(Event::new("user-deleted").pre_data(event_json(&previous.value)));
+        changes.record(Event::new(EventType::UserDeleted).pre_data(event_json(&previous.value)));
         Ok(())
     })
     .await
@@ -427,7 +428,7 @@ pub async fn set_password(core: &Core, actor: &Actor, id: i64, password: String)
         user.password_hash = Some(hash.clone());
         changes.update(kind::USER, id.to_string(), previous, &user)?;
         changes.end_sessions(id);
-        changes.record(Event::new("user-password-changed").data(json!({
+        changes.record(Event::new(EventType::UserPasswordChanged).data(json!({
             "id": user.id,
             "username": user.username,
             "email": user.email,
