@@ -19,7 +19,7 @@ use crate::domain::model::{
     Tag, TagType,
 };
 use crate::domain::EventType;
-use crate::domain::{features, strategies, validate, ChangeSet, Event};
+use crate::domain::{features, history, strategies, validate, ChangeSet, Event};
 use crate::error::{ApiError, ApiResult};
 use crate::snapshot::{Snapshot, Versioned};
 
@@ -748,7 +748,6 @@ impl Builder<'_> {
         }
 
         let previous = self.snapshot.features.get(spec.name.as_str()).cloned();
-        let mut events = Vec::new();
         let mut details = Vec::new();
         let mut feature = match &previous {
             Some(previous) => {
@@ -767,7 +766,6 @@ impl Builder<'_> {
                     feature.archived = false;
                     feature.archived_at = None;
                     feature.project = spec.project.as_str().into();
-                    events.push(Event::new(EventType::FeatureRevived));
                     details.push("revived from the archive".to_owned());
                 }
                 feature
@@ -799,30 +797,12 @@ impl Builder<'_> {
             .map(|p| json(convert::flag_spec(&p.value, &self.segment_names)));
 
         // Metadata.
-        let metadata_before = feature.metadata();
         feature.feature_type = spec.feature_type.as_str().into();
         feature.description = spec.description.as_deref().map(Into::into);
         feature.stale = spec.stale;
         feature.impression_data = spec.impression_data;
-        if previous.is_none() {
-            events.push(features::created_event(&feature));
-        } else if feature.metadata() != metadata_before {
-            events.push(
-                Event::new(EventType::FeatureMetadataUpdated)
-                    .data(feature.metadata())
-                    .pre_data(metadata_before),
-            );
-        }
 
         // Tags.
-        for tag in feature.tags.iter().filter(|t| !tags.contains(t)) {
-            events.push(Event::new(EventType::FeatureUntagged).pre_data(tag));
-        }
-        if previous.is_some() {
-            for tag in tags.iter().filter(|t| !feature.tags.contains(t)) {
-                events.push(Event::new(EventType::FeatureTagged).data(tag));
-            }
-        }
         let mut current_tags = feature.tags.clone();
         current_tags.sort();
         if current_tags != tags {
@@ -833,21 +813,6 @@ impl Builder<'_> {
         let mut current_dependencies = feature.dependencies.clone();
         current_dependencies.sort_by(|a, b| a.feature.cmp(&b.feature));
         if current_dependencies != dependencies {
-            for removed in current_dependencies
-                .iter()
-                .filter(|d| !dependencies.iter().any(|n| n.feature == d.feature))
-            {
-                events.push(
-                    Event::new(EventType::FeatureDependencyRemoved)
-                        .data(serde_json::json!({ "feature": removed.feature })),
-                );
-            }
-            for added in dependencies
-                .iter()
-                .filter(|d| !current_dependencies.contains(d))
-            {
-                events.push(Event::new(EventType::FeatureDependencyAdded).data(added));
-            }
             feature.dependencies = dependencies;
         }
 
@@ -862,8 +827,7 @@ impl Builder<'_> {
         for name in names {
             let wanted = environments.remove(&name).unwrap_or_default();
             let state = feature.environment_mut(&name);
-            let strategy_details =
-                merge_environment(&name, state, wanted, &mut events, &self.segment_names);
+            let strategy_details = merge_environment(&name, state, wanted, &self.segment_names);
             details.extend(strategy_details);
         }
 
@@ -908,9 +872,9 @@ impl Builder<'_> {
                 self.item(Action::Create, what, details)
             }
         }
-        for event in events {
-            self.plan.events.push(event.feature(&feature));
-        }
+        self.plan
+            .events
+            .extend(history::flag_events(before.as_ref(), &feature));
         self.plan.writes.push(Write::Feature(Put {
             key: feature.name.to_string(),
             previous,
@@ -998,14 +962,12 @@ fn same_strategy(current: &Strategy, wanted: &Strategy) -> bool {
     strip(current) == strip(wanted)
 }
 
-/// Makes `state` what `wanted` says, keeping the ids of strategies that stay, and describes
-/// each change with the event the Admin API writes for it. Returns the plan's detail lines for
-/// strategy changes.
+/// Makes `state` what `wanted` says, keeping the ids of strategies that stay (so that the
+/// history records edits as edits). Returns the plan's detail lines for strategy changes.
 fn merge_environment(
     environment: &str,
     state: &mut FeatureEnvironment,
     wanted: FeatureEnvironment,
-    events: &mut Vec<Event>,
     names: &SegmentNames,
 ) -> Vec<String> {
     let mut details = Vec::new();
@@ -1063,11 +1025,6 @@ fn merge_environment(
     for position in spare {
         let old = &current[position];
         details.push(format!("- {path}[{position}]: {}", describe(old)));
-        events.push(
-            Event::new(EventType::FeatureStrategyRemove)
-                .environment(environment)
-                .pre_data(strategies::admin_json(old)),
-        );
     }
 
     // Sort orders: kept ones stay when that still gives the file's order, else all renumber.
@@ -1087,24 +1044,8 @@ fn merge_environment(
         } else {
             index as i64
         });
-        match *old {
-            None => events.push(
-                Event::new(EventType::FeatureStrategyAdd)
-                    .environment(environment)
-                    .data(strategies::admin_json(strategy)),
-            ),
-            Some(old) if old != &*strategy => {
-                if kept[index].is_some() {
-                    reordered = true;
-                }
-                events.push(
-                    Event::new(EventType::FeatureStrategyUpdate)
-                        .environment(environment)
-                        .data(strategies::admin_json(strategy))
-                        .pre_data(strategies::admin_json(old)),
-                );
-            }
-            Some(_) => {}
+        if kept[index].is_some() && old.is_some_and(|old| old != &*strategy) {
+            reordered = true;
         }
     }
     if reordered {
@@ -1112,24 +1053,8 @@ fn merge_environment(
     }
     state.strategies = result.into_iter().map(|(s, _)| s).collect();
 
-    if state.variants != wanted.variants {
-        events.push(
-            Event::new(EventType::FeatureEnvironmentVariantsUpdated)
-                .environment(environment)
-                .data(serde_json::json!({ "variants": wanted.variants }))
-                .pre_data(serde_json::json!({ "variants": state.variants })),
-        );
-        state.variants = wanted.variants;
-    }
-    if state.enabled != wanted.enabled {
-        state.enabled = wanted.enabled;
-        let event_type = if wanted.enabled {
-            EventType::FeatureEnvironmentEnabled
-        } else {
-            EventType::FeatureEnvironmentDisabled
-        };
-        events.push(Event::new(event_type).environment(environment));
-    }
+    state.variants = wanted.variants;
+    state.enabled = wanted.enabled;
     details
 }
 

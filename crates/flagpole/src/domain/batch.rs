@@ -6,13 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
-use flagpole_eval::wire::{CompactString, Constraint, Dependency, Strategy, Variant};
+use flagpole_eval::wire::{Constraint, Dependency, Strategy, Variant};
 use serde::{Deserialize, Serialize};
 
 use super::context_fields::BUILT_IN;
 use super::features::prepare_variants;
 use super::model::{kind, ContextField, Feature, LegalValue, Tag, TagType};
-use super::{environments, projects, strategies, validate, ChangeSet, Core, Event};
+use super::{environments, history, projects, strategies, validate, ChangeSet, Core, Event};
 use crate::auth::Actor;
 use crate::domain::EventType;
 use crate::error::{ApiError, ApiResult};
@@ -877,111 +877,13 @@ pub(super) fn write_flag(
     previous: Option<&Versioned<Feature>>,
     after: &Feature,
 ) -> ApiResult<()> {
-    let mut events = Vec::new();
-    let empty = Feature {
-        tags: vec![],
-        dependencies: vec![],
-        environments: Default::default(),
-        ..after.clone()
-    };
-    let before = match previous {
-        Some(previous) => {
-            if *previous.value == *after {
-                return Ok(());
-            }
-            changes.update(kind::FEATURE, after.name.as_str(), previous, after)?;
-            if previous.value.metadata() != after.metadata() {
-                events.push(
-                    Event::new(EventType::FeatureMetadataUpdated)
-                        .data(after.metadata())
-                        .pre_data(previous.value.metadata()),
-                );
-            }
-            previous.value.as_ref()
-        }
-        None => {
-            changes.create(kind::FEATURE, after.name.as_str(), after)?;
-            events.push(Event::new(EventType::FeatureCreated).data(after.metadata()));
-            &empty
-        }
-    };
-    let environment_names: BTreeSet<&CompactString> = before
-        .environments
-        .keys()
-        .chain(after.environments.keys())
-        .collect();
-    for environment in environment_names {
-        let old = before.environment(environment);
-        let new = after.environment(environment);
-        for removed in old
-            .strategies
-            .iter()
-            .filter(|s| !new.strategies.iter().any(|n| n.id == s.id))
-        {
-            events.push(
-                Event::new(EventType::FeatureStrategyRemove)
-                    .environment(environment)
-                    .pre_data(strategies::admin_json(removed)),
-            );
-        }
-        for strategy in &new.strategies {
-            match old.strategies.iter().find(|o| o.id == strategy.id) {
-                None => events.push(
-                    Event::new(EventType::FeatureStrategyAdd)
-                        .environment(environment)
-                        .data(strategies::admin_json(strategy)),
-                ),
-                Some(old_strategy) if old_strategy != strategy => events.push(
-                    Event::new(EventType::FeatureStrategyUpdate)
-                        .environment(environment)
-                        .data(strategies::admin_json(strategy))
-                        .pre_data(strategies::admin_json(old_strategy)),
-                ),
-                Some(_) => {}
-            }
-        }
-        if old.variants != new.variants {
-            events.push(
-                Event::new(EventType::FeatureEnvironmentVariantsUpdated)
-                    .environment(environment)
-                    .data(serde_json::json!({ "variants": new.variants }))
-                    .pre_data(serde_json::json!({ "variants": old.variants })),
-            );
-        }
-        if old.enabled != new.enabled {
-            let event_type = if new.enabled {
-                EventType::FeatureEnvironmentEnabled
-            } else {
-                EventType::FeatureEnvironmentDisabled
-            };
-            events.push(Event::new(event_type).environment(environment));
-        }
+    match previous {
+        Some(previous) if *previous.value == *after => return Ok(()),
+        Some(previous) => changes.update(kind::FEATURE, after.name.as_str(), previous, after)?,
+        None => changes.create(kind::FEATURE, after.name.as_str(), after)?,
     }
-    for tag in before.tags.iter().filter(|t| !after.tags.contains(t)) {
-        events.push(Event::new(EventType::FeatureUntagged).pre_data(tag));
-    }
-    for tag in after.tags.iter().filter(|t| !before.tags.contains(t)) {
-        events.push(Event::new(EventType::FeatureTagged).data(tag));
-    }
-    for dependency in before
-        .dependencies
-        .iter()
-        .filter(|d| !after.dependencies.contains(d))
-    {
-        events.push(
-            Event::new(EventType::FeatureDependencyRemoved)
-                .data(serde_json::json!({ "feature": dependency.feature })),
-        );
-    }
-    for dependency in after
-        .dependencies
-        .iter()
-        .filter(|d| !before.dependencies.contains(d))
-    {
-        events.push(Event::new(EventType::FeatureDependencyAdded).data(dependency));
-    }
-    for event in events {
-        changes.record(event.feature(after));
+    for event in history::flag_events(previous.map(|p| p.value.as_ref()), after) {
+        changes.record(event);
     }
     Ok(())
 }

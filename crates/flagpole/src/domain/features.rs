@@ -203,11 +203,11 @@ pub fn created_event(feature: &Feature) -> Event {
         .data(feature.metadata())
 }
 
-/// Loads a live flag, lets `edit` change a copy and describe the events, and writes it back
-/// if anything changed. Every flag edit goes through here.
-/// Runs `edit` on a flag of the project, archived or not (Unleash lets every write reach an
-/// archived flag; reviving switches its environments off, so nothing reaches SDKs unseen), or
-/// on a live flag in any project when `project` is `None`.
+/// Loads a flag, lets `edit` change a copy and describe the events, and writes it back if
+/// anything changed. Every single-purpose flag edit goes through here. The flag is one of the
+/// project's, archived or not (Unleash lets every write reach an archived flag; reviving
+/// switches its environments off, so nothing reaches SDKs unseen), or, when `project` is
+/// `None`, a flag of any project.
 pub async fn modify<R>(
     core: &Core,
     actor: &Actor,

@@ -10,6 +10,7 @@ pub mod event_text;
 pub mod event_type;
 pub mod events;
 pub mod features;
+pub mod history;
 pub mod legacy;
 pub mod metrics;
 pub mod migrate;
