@@ -74,7 +74,8 @@ pub async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Re
                 projects: Some(projects),
                 expires_at,
             };
-            let (_, secret) = tokens::create(&core, &actor, input)
+            // The command line acts with the database's own authority, as an Admin would.
+            let (_, secret) = tokens::create(&core, &actor, Role::Admin, input)
                 .await
                 .map_err(|error| anyhow::anyhow!(error.describe()))?;
             secret.expose().to_owned()
@@ -106,7 +107,7 @@ pub async fn token(database: &DatabaseArgs, command: TokenCommand) -> anyhow::Re
             lines.join("\n")
         }
         TokenCommand::Revoke { secret } => {
-            let revoked = tokens::revoke(&core, &actor, &Secret::new(secret))
+            let revoked = tokens::revoke(&core, &actor, Role::Admin, &Secret::new(secret))
                 .await
                 .map_err(|error| anyhow::anyhow!(error.describe()))?;
             if revoked {

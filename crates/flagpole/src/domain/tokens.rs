@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::model::kind;
 use super::{validate, Core, Event};
+use crate::auth::policy::Role;
 use crate::auth::token::{project_label, ApiToken, Secret, TokenType};
 use crate::auth::Actor;
 use crate::domain::EventType;
@@ -94,10 +95,22 @@ fn check_scope(
     })
 }
 
+/// Only Admins make, change or revoke admin tokens: decided here, for the Admin API, the web UI
+/// and the command line alike.
+fn check_may_manage(caller: Role, token_type: TokenType) -> ApiResult<()> {
+    if token_type == TokenType::Admin && caller != Role::Admin {
+        return Err(ApiError::Forbidden(format!(
+            "Only Admins may create, change or revoke admin tokens; you have the {caller} role."
+        )));
+    }
+    Ok(())
+}
+
 /// Creates a token and returns it with its secret, which is not stored and cannot be shown again.
 pub async fn create(
     core: &Core,
     actor: &Actor,
+    caller: Role,
     input: CreateToken,
 ) -> ApiResult<(ApiToken, Secret)> {
     let token_name = input
@@ -125,6 +138,7 @@ pub async fn create(
             ),
         )
     })?;
+    check_may_manage(caller, token_type)?;
     if input.expires_at.is_some_and(|at| at <= Utc::now()) {
         return Err(ApiError::bad_data("\"expiresAt\" must be in the future"));
     }
@@ -219,17 +233,23 @@ pub async fn ensure_init_token(
 
 /// Revokes the token with this secret. Returns whether one existed; an unknown secret is not an
 /// error, as in Unleash, so that scripts can revoke idempotently.
-pub async fn revoke(core: &Core, actor: &Actor, secret: &Secret) -> ApiResult<bool> {
-    revoke_digest(core, actor, &secret.digest()).await
+pub async fn revoke(core: &Core, actor: &Actor, caller: Role, secret: &Secret) -> ApiResult<bool> {
+    revoke_digest(core, actor, caller, &secret.digest()).await
 }
 
 /// Revokes the token stored under this digest (the web UI knows tokens only by digest).
-pub async fn revoke_digest(core: &Core, actor: &Actor, digest: &str) -> ApiResult<bool> {
+pub async fn revoke_digest(
+    core: &Core,
+    actor: &Actor,
+    caller: Role,
+    digest: &str,
+) -> ApiResult<bool> {
     let digest = digest.to_owned();
     core.change(actor, |snapshot, changes| {
         let Some(previous) = snapshot.tokens.get(&digest) else {
             return Ok(false);
         };
+        check_may_manage(caller, previous.value.token_type)?;
         changes.delete(kind::API_TOKEN, &digest, previous);
         changes
             .record(Event::new(EventType::ApiTokenDeleted).pre_data(event_json(&previous.value)));
@@ -242,6 +262,7 @@ pub async fn revoke_digest(core: &Core, actor: &Actor, digest: &str) -> ApiResul
 pub async fn set_expiry(
     core: &Core,
     actor: &Actor,
+    caller: Role,
     secret: &Secret,
     expires_at: DateTime<Utc>,
 ) -> ApiResult<bool> {
@@ -250,6 +271,7 @@ pub async fn set_expiry(
         let Some(previous) = snapshot.tokens.get(&digest) else {
             return Ok(false);
         };
+        check_may_manage(caller, previous.value.token_type)?;
         let mut token = (*previous.value).clone();
         token.expires_at = Some(expires_at);
         changes.update(kind::API_TOKEN, &digest, previous, &token)?;

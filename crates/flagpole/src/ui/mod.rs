@@ -248,6 +248,10 @@ impl Ui {
     pub fn can(&self, access: Access) -> bool {
         self.session.user.root_role.permits(access)
     }
+
+    pub fn role(&self) -> crate::auth::policy::Role {
+        self.session.user.root_role
+    }
 }
 
 fn to_login(parts: &Parts) -> Response {

@@ -1,17 +1,21 @@
 //! The Admin API (`/api/admin/*`): everything scripts and the UI use to manage flags.
 //! Every route requires an admin-capable caller (`AdminAuth`), whose role must allow the route.
 
+mod archive;
 mod batch;
 mod events;
 mod feature_views;
 pub(crate) mod features;
+mod flag_tags;
 mod legacy;
 pub(crate) mod metadata;
 mod metrics;
 mod projects;
 mod segments;
+mod strategies;
 pub(crate) mod tokens;
 mod users;
+mod variants;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,18 +35,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(features::get_environment))
         .routes(routes!(features::toggle_on))
         .routes(routes!(features::toggle_off))
-        .routes(routes!(features::list_strategies, features::add_strategy))
-        .routes(routes!(features::set_strategy_sort_order))
         .routes(routes!(
-            features::get_strategy,
-            features::update_strategy,
-            features::patch_strategy,
-            features::delete_strategy
+            strategies::list_strategies,
+            strategies::add_strategy
+        ))
+        .routes(routes!(strategies::set_strategy_sort_order))
+        .routes(routes!(
+            strategies::get_strategy,
+            strategies::update_strategy,
+            strategies::patch_strategy,
+            strategies::delete_strategy
         ))
         .routes(routes!(
-            features::get_variants,
-            features::put_variants,
-            features::patch_variants
+            variants::get_variants,
+            variants::put_variants,
+            variants::patch_variants
         ))
         .routes(routes!(
             features::add_dependency,
@@ -53,17 +60,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(features::bulk_toggle_off))
         .routes(routes!(features::validate_name))
         // Archive.
-        .routes(routes!(features::list_archived))
-        .routes(routes!(features::list_archived_in_project))
-        .routes(routes!(features::revive))
-        .routes(routes!(features::delete_archived))
+        .routes(routes!(archive::list_archived))
+        .routes(routes!(archive::list_archived_in_project))
+        .routes(routes!(archive::revive))
+        .routes(routes!(archive::delete_archived))
         // Tags on flags.
         .routes(routes!(
-            features::list_tags,
-            features::add_tag,
-            features::update_tags
+            flag_tags::list_tags,
+            flag_tags::add_tag,
+            flag_tags::update_tags
         ))
-        .routes(routes!(features::remove_tag))
+        .routes(routes!(flag_tags::remove_tag))
         // The legacy, environment-less flag API of Unleash 3/4.
         .routes(routes!(legacy::list, legacy::create))
         .routes(routes!(legacy::get_one, legacy::update, legacy::archive))

@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 
 use crate::api::ApiJson;
 use crate::app::AppState;
-use crate::auth::policy::Access;
 use crate::auth::token::{Secret, TokenType};
 use crate::auth::AdminAuth;
 use crate::domain::tokens::{self, CreateToken};
@@ -84,11 +83,8 @@ pub async fn create(
     [(header::HeaderName, &'static str); 1],
     Json<Value>,
 )> {
-    if TokenType::parse(&input.token_type) == Some(TokenType::Admin) {
-        auth.require(Access::Admin)?;
-    }
     let requested_type = input.token_type.clone();
-    let (token, secret) = tokens::create(&state.core, &auth.actor, input).await?;
+    let (token, secret) = tokens::create(&state.core, &auth.actor, auth.role, input).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, "api-tokens")],
@@ -122,8 +118,14 @@ pub async fn update(
     ApiJson(input): ApiJson<Expiry>,
 ) -> ApiResult<StatusCode> {
     let secret = Secret::new(secret);
-    require_admin_for_admin_token(&state, &auth, &secret).await?;
-    tokens::set_expiry(&state.core, &auth.actor, &secret, input.expires_at).await?;
+    tokens::set_expiry(
+        &state.core,
+        &auth.actor,
+        auth.role,
+        &secret,
+        input.expires_at,
+    )
+    .await?;
     Ok(StatusCode::OK)
 }
 
@@ -145,24 +147,6 @@ pub async fn revoke(
     Path(secret): Path<String>,
 ) -> ApiResult<StatusCode> {
     let secret = Secret::new(secret);
-    require_admin_for_admin_token(&state, &auth, &secret).await?;
-    tokens::revoke(&state.core, &auth.actor, &secret).await?;
+    tokens::revoke(&state.core, &auth.actor, auth.role, &secret).await?;
     Ok(StatusCode::OK)
-}
-
-/// Only Admins change or revoke admin tokens.
-async fn require_admin_for_admin_token(
-    state: &AppState,
-    auth: &AdminAuth,
-    secret: &Secret,
-) -> ApiResult<()> {
-    let snapshot = state.core.fresh().await?;
-    let is_admin_token = snapshot
-        .tokens
-        .get(&secret.digest())
-        .is_some_and(|token| token.value.token_type == TokenType::Admin);
-    if is_admin_token {
-        auth.require(Access::Admin)?;
-    }
-    Ok(())
 }
