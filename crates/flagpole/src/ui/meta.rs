@@ -5,11 +5,11 @@
 use axum::extract::{Path, RawQuery, State};
 use maud::{html, Markup};
 
-use super::flags::{constraint_fields, constraints_fieldset, constraints_from};
 use super::layout::{
     button_form, change, checkbox, checkbox_id, csrf, error, page, text_field, text_field_id, time,
     Nav,
 };
+use super::strategy_editor::{constraint_fields, constraints_fieldset, constraints_from};
 use super::{html as to_html, rejected, see_other, Errors, Fields, Page, Posted, Ui, UiError};
 use crate::app::AppState;
 use crate::auth::policy::Access;

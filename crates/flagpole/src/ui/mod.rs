@@ -9,10 +9,12 @@
 //! The tests build their role matrix from `ROUTES`, so a new route without an expectation fails.
 
 mod admin;
+mod archive;
 mod flags;
 mod layout;
 mod login;
 mod meta;
+mod strategy_editor;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
@@ -71,19 +73,19 @@ ui_routes! {
     get "/projects/{project}/flags/{name}" READ => flags::show;
     post "/projects/{project}/flags/{name}/settings" EDIT => flags::settings;
     post "/projects/{project}/flags/{name}/environments/{env}/toggle" EDIT => flags::toggle_handler;
-    get "/projects/{project}/flags/{name}/environments/{env}/strategies/new" EDIT => flags::strategy_new;
-    post "/projects/{project}/flags/{name}/environments/{env}/strategies" EDIT => flags::strategy_add;
-    get "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}" EDIT => flags::strategy_edit;
-    post "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}" EDIT => flags::strategy_update;
-    post "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}/delete" EDIT => flags::strategy_delete;
-    post "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}/move" EDIT => flags::strategy_move;
+    get "/projects/{project}/flags/{name}/environments/{env}/strategies/new" EDIT => strategy_editor::strategy_new;
+    post "/projects/{project}/flags/{name}/environments/{env}/strategies" EDIT => strategy_editor::strategy_add;
+    get "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}" EDIT => strategy_editor::strategy_edit;
+    post "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}" EDIT => strategy_editor::strategy_update;
+    post "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}/delete" EDIT => strategy_editor::strategy_delete;
+    post "/projects/{project}/flags/{name}/environments/{env}/strategies/{id}/move" EDIT => strategy_editor::strategy_move;
     post "/projects/{project}/flags/{name}/environments/{env}/variants" EDIT => flags::variants;
     post "/projects/{project}/flags/{name}/tags" EDIT => flags::tags;
     post "/projects/{project}/flags/{name}/dependencies" EDIT => flags::dependencies;
     post "/projects/{project}/flags/{name}/archive" EDIT => flags::archive;
-    get "/archive" READ => flags::archived;
-    post "/archive/{name}/revive" EDIT => flags::revive;
-    post "/archive/{name}/delete" EDIT => flags::delete_archived;
+    get "/archive" READ => archive::archived;
+    post "/archive/{name}/revive" EDIT => archive::revive;
+    post "/archive/{name}/delete" EDIT => archive::delete_archived;
     get "/admin/api-tokens" TOKENS => admin::tokens;
     post "/admin/api-tokens" EDIT => admin::token_create;
     post "/admin/api-tokens/revoke" EDIT => admin::token_revoke;
